@@ -1,0 +1,286 @@
+/**
+ * Static address mappings: single pairs (/32 <-> /128) and RFC 7757
+ * Explicit Address Mapping (EAM) prefix pairs, looked up by longest prefix
+ * match in both directions.
+ *
+ * RFC 7757 §3.2, for an entry (IPv4 prefix P4/len4, IPv6 prefix P6/len6)
+ * with `128 - len6 >= 32 - len4`:
+ *
+ * ```
+ * IPv6 -> IPv4:  P4 | the (32 - len4) bits of the IPv6 address that
+ *                     start at bit len6
+ * IPv4 -> IPv6:  P6 with the (32 - len4) suffix bits of the IPv4 address
+ *                copied in from bit len6; every later bit is zero
+ * ```
+ *
+ * Example (RFC 7757 §3.2): 192.0.2.0/24 <-> 2001:db8:1c0:2::/72 maps
+ * 192.0.2.33 <-> 2001:db8:1c0:2:21::.
+ *
+ * The table is built once from the configuration into private typed arrays
+ * (one copy per thread; it never changes) with one open-addressing hash per
+ * direction keyed by (masked address, prefix length). A lookup tries each
+ * configured prefix length, longest first, so single-address maps cost one
+ * probe. Lookups never allocate and never throw.
+ *
+ * @module
+ */
+
+import type { Ipv4Prefix } from "../addr/ipv4.ts";
+import type { Ipv6Prefix } from "../addr/ipv6.ts";
+import { ceilPow2, hashWords, mix32, readWord, wordMask, writeWord } from "./words.ts";
+
+/** One static mapping: an address pair (/32 <-> /128) or an RFC 7757 EAM prefix pair. */
+export interface StaticMap {
+  /** IPv4 side (host bits zero). */
+  v4: Ipv4Prefix;
+  /** IPv6 side (host bits zero); `128 - v6.len >= 32 - v4.len`. */
+  v6: Ipv6Prefix;
+}
+
+/** Returned by the lookups when no entry matches. */
+const NONE = -1;
+
+/** Hash slot holding no entry. */
+const EMPTY = -1;
+
+/**
+ * Extracts `n` (0..32) bits starting at bit `pos` of a 128-bit value held in
+ * `w` (four big-endian words), right-aligned.
+ */
+function extractBits(w: Uint32Array, pos: number, n: number): number {
+  if (n === 0) return 0;
+  const i = pos >>> 5;
+  const s = pos & 31;
+  const hi = w[i]!;
+  const v = s === 0 ? hi : ((hi << s) | (i < 3 ? w[i + 1]! >>> (32 - s) : 0)) >>> 0;
+  return v >>> (32 - n);
+}
+
+/** Checks one prefix pair and explains what is wrong, or returns null. */
+function staticMapProblem(m: StaticMap): string | null {
+  const { v4, v6 } = m;
+  if (!Number.isInteger(v4.len) || v4.len < 0 || v4.len > 32) return "v4.len must be 0..32";
+  if (!Number.isInteger(v4.addr) || v4.addr < 0 || v4.addr > 0xffffffff) {
+    return "v4.addr must be a uint32";
+  }
+  if (((v4.addr & ~wordMask(v4.len, 0)) >>> 0) !== 0) return "v4 has host bits set";
+  if (!Number.isInteger(v6.len) || v6.len < 0 || v6.len > 128) return "v6.len must be 0..128";
+  if (!(v6.addr instanceof Uint8Array) || v6.addr.length !== 16) return "v6.addr must be 16 bytes";
+  for (let k = 0; k < 4; k++) {
+    if (((readWord(v6.addr, 4 * k) & ~wordMask(v6.len, k)) >>> 0) !== 0) {
+      return "v6 has host bits set";
+    }
+  }
+  if (128 - v6.len < 32 - v4.len) {
+    return `IPv6 suffix (${128 - v6.len} bits) is shorter than the IPv4 suffix (${
+      32 - v4.len
+    } bits) (RFC 7757 §3.2)`;
+  }
+  return null;
+}
+
+/** Distinct values of `lens`, longest first. */
+function distinctDescending(lens: Uint8Array): Int32Array {
+  const seen = new Set<number>();
+  for (const l of lens) seen.add(l);
+  return Int32Array.from([...seen].sort((a, b) => b - a));
+}
+
+/**
+ * The static mapping table (RFC 7757 EAMT plus single-address pairs).
+ *
+ * Immutable after construction; every lookup is allocation-free.
+ */
+export class StaticMapTable {
+  /** Number of entries. */
+  readonly count: number;
+  #a4: Uint32Array;
+  #l4: Uint8Array;
+  #a6: Uint32Array;
+  #l6: Uint8Array;
+  #lens4: Int32Array;
+  #lens6: Int32Array;
+  #h4: Int32Array;
+  #h6: Int32Array;
+  /** Scratch for the address being looked up (per instance, never shared). */
+  #w = new Uint32Array(4);
+  /** Scratch for the masked address. */
+  #m = new Uint32Array(4);
+
+  /**
+   * Builds the table.
+   *
+   * @param maps The static mappings in configuration order.
+   * @throws {RangeError} When an entry is malformed (bad lengths, host bits
+   *   set, IPv6 suffix shorter than the IPv4 suffix, RFC 7757 §3.2) or when two
+   *   entries have the same IPv4 prefix or the same IPv6 prefix (ambiguous).
+   */
+  constructor(maps: readonly StaticMap[]) {
+    const n = maps.length;
+    this.count = n;
+    this.#a4 = new Uint32Array(n);
+    this.#l4 = new Uint8Array(n);
+    this.#a6 = new Uint32Array(4 * n);
+    this.#l6 = new Uint8Array(n);
+    for (let e = 0; e < n; e++) {
+      const m = maps[e]!;
+      const problem = staticMapProblem(m);
+      if (problem !== null) throw new RangeError(`staticMaps[${e}]: ${problem}`);
+      this.#a4[e] = m.v4.addr;
+      this.#l4[e] = m.v4.len;
+      for (let k = 0; k < 4; k++) this.#a6[4 * e + k] = readWord(m.v6.addr, 4 * k);
+      this.#l6[e] = m.v6.len;
+    }
+    this.#lens4 = distinctDescending(this.#l4);
+    this.#lens6 = distinctDescending(this.#l6);
+    const size = ceilPow2(Math.max(8, 2 * n));
+    this.#h4 = new Int32Array(size).fill(EMPTY);
+    this.#h6 = new Int32Array(size).fill(EMPTY);
+    for (let e = 0; e < n; e++) {
+      const twin4 = this.#find4(this.#a4[e]!, this.#l4[e]!);
+      if (twin4 !== NONE) {
+        throw new RangeError(`staticMaps[${e}]: same IPv4 prefix as staticMaps[${twin4}]`);
+      }
+      this.#insert(this.#h4, e, this.#hash4(this.#a4[e]!, this.#l4[e]!));
+      const w = this.#a6.subarray(4 * e, 4 * e + 4);
+      const twin6 = this.#find6(w, this.#l6[e]!);
+      if (twin6 !== NONE) {
+        throw new RangeError(`staticMaps[${e}]: same IPv6 prefix as staticMaps[${twin6}]`);
+      }
+      this.#insert(this.#h6, e, hashWords(w[0]!, w[1]!, w[2]!, w[3]!, this.#l6[e]!));
+    }
+  }
+
+  #hash4(key: number, len: number): number {
+    return mix32(key ^ Math.imul(len + 1, 0x9e3779b1));
+  }
+
+  #insert(h: Int32Array, e: number, hash: number): void {
+    const mask = h.length - 1;
+    let i = hash & mask;
+    while (h[i] !== EMPTY) i = (i + 1) & mask;
+    h[i] = e;
+  }
+
+  /** Entry with exactly this IPv4 prefix, or NONE. */
+  #find4(key: number, len: number): number {
+    const h = this.#h4;
+    const mask = h.length - 1;
+    for (let i = this.#hash4(key, len) & mask;; i = (i + 1) & mask) {
+      const e = h[i]!;
+      if (e === EMPTY) return NONE;
+      if (this.#l4[e] === len && this.#a4[e] === key) return e;
+    }
+  }
+
+  /** Entry with exactly this IPv6 prefix (masked words `m`), or NONE. */
+  #find6(m: Uint32Array, len: number): number {
+    const h = this.#h6;
+    const a6 = this.#a6;
+    const mask = h.length - 1;
+    const m0 = m[0]!, m1 = m[1]!, m2 = m[2]!, m3 = m[3]!;
+    for (let i = hashWords(m0, m1, m2, m3, len) & mask;; i = (i + 1) & mask) {
+      const e = h[i]!;
+      if (e === EMPTY) return NONE;
+      const b = 4 * e;
+      if (
+        this.#l6[e] === len && a6[b] === m0 && a6[b + 1] === m1 && a6[b + 2] === m2 &&
+        a6[b + 3] === m3
+      ) {
+        return e;
+      }
+    }
+  }
+
+  /**
+   * Finds the entry whose IPv4 prefix is the longest one containing `v4`.
+   * Allocation-free (hot path).
+   *
+   * @param v4 IPv4 address as a uint32.
+   * @returns The entry index (configuration order), or -1.
+   */
+  match4(v4: number): number {
+    const lens = this.#lens4;
+    for (let k = 0; k < lens.length; k++) {
+      const len = lens[k]!;
+      const e = this.#find4((v4 & wordMask(len, 0)) >>> 0, len);
+      if (e !== NONE) return e;
+    }
+    return NONE;
+  }
+
+  /**
+   * Finds the entry whose IPv6 prefix is the longest one containing the
+   * address. Allocation-free (hot path).
+   *
+   * @param buf Buffer holding the IPv6 address.
+   * @param off Offset of its 16 bytes.
+   * @returns The entry index (configuration order), or -1.
+   */
+  match6(buf: Uint8Array, off: number): number {
+    const lens = this.#lens6;
+    if (lens.length === 0) return NONE;
+    const w = this.#w;
+    const m = this.#m;
+    for (let k = 0; k < 4; k++) w[k] = readWord(buf, off + 4 * k);
+    for (let j = 0; j < lens.length; j++) {
+      const len = lens[j]!;
+      for (let k = 0; k < 4; k++) m[k] = w[k]! & wordMask(len, k);
+      const e = this.#find6(m, len);
+      if (e !== NONE) return e;
+    }
+    return NONE;
+  }
+
+  /**
+   * Tells whether an IPv4 address is covered by some static entry.
+   *
+   * @param v4 IPv4 address as a uint32.
+   * @returns `true` when an entry's IPv4 prefix contains it.
+   */
+  covers4(v4: number): boolean {
+    return this.match4(v4) !== NONE;
+  }
+
+  /**
+   * Maps an IPv6 address to IPv4 through the longest matching entry
+   * (RFC 7757 §3.2). Allocation-free (hot path).
+   *
+   * @param buf Buffer holding the IPv6 address.
+   * @param off Offset of its 16 bytes.
+   * @returns The IPv4 address as a uint32, or -1 when no entry matches.
+   */
+  v4For6(buf: Uint8Array, off: number): number {
+    const e = this.match6(buf, off);
+    if (e === NONE) return NONE;
+    const len4 = this.#l4[e]!;
+    return (this.#a4[e]! | extractBits(this.#w, this.#l6[e]!, 32 - len4)) >>> 0;
+  }
+
+  /**
+   * Maps an IPv4 address to IPv6 through the longest matching entry
+   * (RFC 7757 §3.2) and writes the 16 bytes. Allocation-free (hot path).
+   *
+   * @param v4 IPv4 address as a uint32.
+   * @param out Buffer receiving the IPv6 address.
+   * @param outOff Offset in `out`.
+   * @returns 1 when written, 0 when no entry matches (`out` untouched).
+   */
+  v6For4(v4: number, out: Uint8Array, outOff: number): number {
+    const e = this.match4(v4);
+    if (e === NONE) return 0;
+    const w = this.#w;
+    for (let k = 0; k < 4; k++) w[k] = this.#a6[4 * e + k]!;
+    const n = 32 - this.#l4[e]!;
+    if (n > 0) {
+      const suffix = (v4 << (32 - n)) >>> 0; // suffix bits moved to the top (n = 32: unchanged)
+      const pos = this.#l6[e]!;
+      const i = pos >>> 5;
+      const s = pos & 31;
+      w[i] = w[i]! | (suffix >>> s);
+      if (s !== 0 && i < 3) w[i + 1] = w[i + 1]! | (suffix << (32 - s));
+    }
+    for (let k = 0; k < 4; k++) writeWord(out, outOff + 4 * k, w[k]!);
+    return 1;
+  }
+}
