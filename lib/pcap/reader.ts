@@ -123,9 +123,13 @@ const ETHERTYPE_VLAN = 0x8100;
 const ETHERTYPE_QINQ = 0x88a8;
 const ETHERTYPE_QINQ_OLD = 0x9100;
 
-/** BSD/Linux AF_INET and the AF_INET6 values of Linux, FreeBSD, Darwin and NetBSD/OpenBSD. */
+/** AF_INET on every system that writes NULL/LOOP captures. */
 const AF_INET = 2;
-const AF_INET6_VALUES = [10, 24, 28, 30];
+/** AF_INET6 of Linux (10), NetBSD/OpenBSD (24), FreeBSD (28) and Darwin (30). */
+const AF_INET6_LINUX = 10;
+const AF_INET6_BSD = 24;
+const AF_INET6_FREEBSD = 28;
+const AF_INET6_DARWIN = 30;
 
 /** One pcapng interface: its link type, snapshot length and timestamp units per second. */
 interface Interface {
@@ -410,7 +414,10 @@ function unwrap(frame: Uint8Array, linkType: number): Unwrapped {
       // NULL is in the capturing host's byte order: a family is small, so a large value means
       // the other order. LOOP is always network order.
       const family = linkType === LINKTYPE_LOOP || be <= 0xffff ? be : swap32(be);
-      if (family === AF_INET || AF_INET6_VALUES.includes(family)) {
+      if (
+        family === AF_INET || family === AF_INET6_LINUX || family === AF_INET6_BSD ||
+        family === AF_INET6_FREEBSD || family === AF_INET6_DARWIN
+      ) {
         return { start: 4 };
       }
       return null;
