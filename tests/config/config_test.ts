@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { type Config, ConfigError, formatConfig, parseConfig } from "../../lib/config/config.ts";
 import { parseIpv4, parseIpv4Prefix } from "../../lib/addr/ipv4.ts";
 import { formatIpv6, parseIpv6, parseIpv6Prefix } from "../../lib/addr/ipv6.ts";
+// A text import: the README's example config is checked without read permission.
+import EXAMPLE_TEXT from "../../examples/protomask.toml" with { type: "text" };
 
 const POOL = '[Interface]\nPool = ["192.0.2.0/24"]\n';
 
@@ -153,11 +155,8 @@ ReservationDuration = 3600
   assert.equal(cfg.rules.reservationDurationSecs, 3600);
 });
 
-Deno.test("parseConfig() loads examples/protomask.toml", async () => {
-  const text = await Deno.readTextFile(
-    new URL("../../examples/protomask.toml", import.meta.url),
-  );
-  const cfg = parseConfig(text, { path: "examples/protomask.toml" });
+Deno.test("parseConfig() loads examples/protomask.toml", () => {
+  const cfg = parseConfig(EXAMPLE_TEXT, { path: "examples/protomask.toml" });
   assert.equal(cfg.interface.prefix.len, 96);
   assert.deepEqual(cfg.interface.pool, [parseIpv4Prefix("192.0.2.0/24")]);
   assert.equal(cfg.rules.mapStatic.length, 1);
