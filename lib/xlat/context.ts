@@ -1,0 +1,211 @@
+/**
+ * Everything the translation engine needs besides the packet: the resolved
+ * settings, the address mapper (lease table), the preallocated memory arena,
+ * the clock, counters, the ICMP rate limiter and the reassembly state.
+ *
+ * One context per packet Worker. The engine never allocates per packet; all
+ * packet bytes live in `ctx.mem`, one `Uint8Array` with one `DataView`.
+ *
+ * Arena layout:
+ *
+ * ```text
+ * 0            INPUT_OFFSET                 SCRATCH_OFFSET      OUTPUT_OFFSET      REASSEMBLY_OFFSET
+ * | headroom   | input packet (≤ 65535)     | scratch           | emitted packets  | reassembly slots |
+ * ```
+ *
+ * The headroom lets IPv4 → IPv6 grow a packet by 20 (28 with a Fragment
+ * header) bytes without moving the payload.
+ *
+ * @module
+ */
+
+import { COUNTER_COUNT } from "./drop.ts";
+
+/** Where the input packet is placed in `ctx.mem`. */
+export const INPUT_OFFSET = 256;
+/** Largest input packet. */
+export const INPUT_CAPACITY = 65536;
+/** A small area for addresses being built (two IPv6 addresses and spare). */
+export const TMP_OFFSET = 16;
+/** Source address being built (16 bytes). */
+export const TMP_SRC = TMP_OFFSET;
+/** Destination address being built (16 bytes). */
+export const TMP_DST = TMP_OFFSET + 16;
+/** Inner source address being built. */
+export const TMP_ISRC = TMP_OFFSET + 32;
+/** Inner destination address being built. */
+export const TMP_IDST = TMP_OFFSET + 48;
+/** Scratch area for a packet being rebuilt. */
+export const SCRATCH_OFFSET = INPUT_OFFSET + INPUT_CAPACITY + 256;
+/** Size of the scratch area. */
+export const SCRATCH_CAPACITY = 65536 + 256;
+/** Where emitted packets are written when they cannot be built in place. */
+export const OUTPUT_OFFSET = SCRATCH_OFFSET + SCRATCH_CAPACITY;
+/** Size of the output area. */
+export const OUTPUT_CAPACITY = 192 * 1024;
+/** Start of the reassembly slots. */
+export const REASSEMBLY_OFFSET = OUTPUT_OFFSET + OUTPUT_CAPACITY;
+/** Bytes per reassembly slot (headroom + largest datagram). */
+export const REASSEMBLY_SLOT_BYTES = 65536 + 256;
+/** Most packets one input may produce. */
+export const MAX_EMIT = 128;
+
+/**
+ * How the engine reaches the lease table (RFC 7915 leaves address mapping to
+ * the implementation; this is protomask's split between translation and
+ * state). `LeaseTable` in `lib/lease` implements it.
+ */
+export interface AddressMapper {
+  /**
+   * IPv6 source → IPv4 (static map, else live lease, else a new lease when
+   * `flags` has the allocate bit).
+   * @returns uint32 address, -1 (no mapping) or -2 (pool exhausted)
+   */
+  v4For6(buf: Uint8Array, off: number, nowSecs: number, flags: number): number;
+  /**
+   * IPv4 destination → IPv6 written at `out[outOff]`.
+   * @returns 1 when written, 0 when the address has no mapping
+   */
+  v6For4(v4: number, out: Uint8Array, outOff: number, nowSecs: number, flags: number): number;
+  /** Static (RFC 7757 EAM) lookup only. @returns uint32 or -1 */
+  staticV4For6(buf: Uint8Array, off: number): number;
+  /** Static (RFC 7757 EAM) lookup only. @returns 1 when written, else 0 */
+  staticV6For4(v4: number, out: Uint8Array, outOff: number): number;
+  /** Whether the IPv4 address is one of the translator's mapped addresses. */
+  owns4(v4: number): boolean;
+}
+
+/** Engine settings, resolved from the config into numbers and bytes. */
+export interface EngineSettings {
+  /** RFC 6052 prefix bytes (16). */
+  prefix: Uint8Array;
+  /** Prefix length: 32, 40, 48, 56, 64 or 96. */
+  prefixLen: number;
+  /** Refuse non-global IPv4 addresses (prefix is 64:ff9b::/96 and not allowed). */
+  refuseNonGlobal: boolean;
+  /** The translator's own IPv4 address. */
+  address4: number;
+  /** The translator's own IPv6 address (16 bytes). */
+  address6: Uint8Array;
+  /** Next-hop MTU toward IPv4. */
+  mtu4: number;
+  /** Next-hop MTU toward IPv6. */
+  mtu6: number;
+  /** RFC 7915 lowest-ipv6-mtu. */
+  lowestIpv6Mtu: number;
+  /** Compute IPv4 UDP zero checksums instead of dropping. */
+  amendUdpChecksumZero: boolean;
+  /** Answer policy drops with ICMP errors. */
+  sendDropErrors: boolean;
+  /** RFC 6791 IPv4 pool for untranslatable ICMPv6 error sources. */
+  pool6791v4: Uint32Array;
+  /** RFC 6791 IPv6 pool, 16 bytes per address. */
+  pool6791v6: Uint8Array;
+  /** ICMP errors originated per second (0: none). */
+  icmpErrorRatePerSec: number;
+  /** Token bucket depth for originated ICMP errors. */
+  icmpErrorBurst: number;
+}
+
+/** Sizing options for {@link XlatContext}. */
+export interface ContextOptions {
+  /** Engine settings. */
+  settings: EngineSettings;
+  /** The lease table. */
+  mapper: AddressMapper;
+  /** Datagrams reassembled at once (fragmented ICMP); default 8. */
+  reassemblySlots?: number;
+  /** Seconds a partial datagram is kept; default 30 (RFC 8200 §4.5 allows 60). */
+  reassemblyTimeoutSecs?: number;
+  /** Seed for the IPv4 Identification generator (RFC 7739); default 1. */
+  idSeed?: number;
+}
+
+/** Per-Worker engine state. Fields are public for the hot path; treat as read-only outside lib/xlat. */
+export class XlatContext {
+  /** The arena. */
+  readonly mem: Uint8Array;
+  /** One view over the arena. */
+  readonly view: DataView;
+  /** Engine settings. */
+  settings: EngineSettings;
+  /** Lease table. */
+  mapper: AddressMapper;
+  /** Counters indexed by drop reason and `Stat`. */
+  readonly counters: Float64Array;
+  /** Offsets in `mem` of the packets emitted by the last `translate`. */
+  readonly emitOffset: Int32Array;
+  /** Lengths of the packets emitted by the last `translate`. */
+  readonly emitLength: Int32Array;
+  /** Number of packets emitted by the last `translate`. */
+  emitted = 0;
+  /** Next free byte of the output area. */
+  outUsed = OUTPUT_OFFSET;
+  /** Current time in milliseconds (set by the caller). */
+  nowMs = 0;
+  /** Current time in whole seconds. */
+  nowSecs = 0;
+  /** Rate limiter tokens. */
+  tokens: number;
+  /** Time the tokens were last refilled. */
+  tokensAtMs = 0;
+  /** IPv4 Identification generator state (xorshift32). */
+  idState: number;
+  /** Reassembly slot count. */
+  readonly reassemblySlots: number;
+  /** Reassembly timeout. */
+  readonly reassemblyTimeoutMs: number;
+  /** Per slot: 0 free, else 4 or 6. */
+  readonly slotFamily: Uint8Array;
+  /** Per slot: creation time (ms). */
+  readonly slotStartMs: Float64Array;
+  /** Per slot: key words (src, dst, id, proto) — 4 + 4 + 1 + 1 u32 for IPv6, fewer for IPv4. */
+  readonly slotKey: Uint32Array;
+  /** Per slot: bytes received so far. */
+  readonly slotReceived: Int32Array;
+  /** Per slot: datagram payload length once the last fragment is seen, else -1. */
+  readonly slotTotal: Int32Array;
+  /** Per slot: header length stored (0 until the first fragment arrives). */
+  readonly slotHeaderLen: Int32Array;
+  /** Per slot bitmap of received 8-byte blocks (8192 bits each). */
+  readonly slotBlocks: Uint8Array;
+  /** Length of the datagram the last completed reassembly produced. */
+  reassembledLen = 0;
+
+  /**
+   * Creates the context and its arena.
+   * @param opts settings, mapper and sizing
+   */
+  constructor(opts: ContextOptions) {
+    this.settings = opts.settings;
+    this.mapper = opts.mapper;
+    this.reassemblySlots = opts.reassemblySlots ?? 8;
+    this.reassemblyTimeoutMs = (opts.reassemblyTimeoutSecs ?? 30) * 1000;
+    const size = REASSEMBLY_OFFSET + this.reassemblySlots * REASSEMBLY_SLOT_BYTES;
+    this.mem = new Uint8Array(size);
+    this.view = new DataView(this.mem.buffer);
+    this.counters = new Float64Array(COUNTER_COUNT);
+    this.emitOffset = new Int32Array(MAX_EMIT);
+    this.emitLength = new Int32Array(MAX_EMIT);
+    this.tokens = opts.settings.icmpErrorBurst;
+    this.idState = (opts.idSeed ?? 1) >>> 0 || 1;
+    const n = this.reassemblySlots;
+    this.slotFamily = new Uint8Array(n);
+    this.slotStartMs = new Float64Array(n);
+    this.slotKey = new Uint32Array(n * 10);
+    this.slotReceived = new Int32Array(n);
+    this.slotTotal = new Int32Array(n);
+    this.slotHeaderLen = new Int32Array(n);
+    this.slotBlocks = new Uint8Array(n * 1024);
+  }
+
+  /**
+   * Sets the clock used for leases, rate limits and reassembly.
+   * @param nowMs milliseconds since any fixed epoch (Unix time in the daemon,
+   *   packet timestamps offline)
+   */
+  setClock(nowMs: number): void {
+    this.nowMs = nowMs;
+    this.nowSecs = Math.floor(nowMs / 1000);
+  }
+}
