@@ -19,7 +19,7 @@ import * as ipv4 from "../wire/ipv4.ts";
 import * as ipv6 from "../wire/ipv6.ts";
 import { TMP_IDST, TMP_ISRC, TMP_SRC, type XlatContext } from "./context.ts";
 import { Drop } from "./drop.ts";
-import { nextId, reserve } from "./emit.ts";
+import { reserve } from "./emit.ts";
 import { MAX_ICMP4_ERROR, MAX_ICMP6_ERROR } from "./icmp_gen.ts";
 import {
   plateauBelow,
@@ -36,9 +36,10 @@ const IPV6_MIN_MTU = 1280;
 
 /**
  * Lays out the translated error body per RFC 4884 §4–5 and Jool's rules:
- * the original datagram is padded to the unit and to 128 bytes when an
- * extension follows; if the result is too big the datagram is shortened down
- * to 128 bytes, and if the extension still does not fit it is removed.
+ * when an extension follows, the original datagram is padded to 128 bytes or
+ * cut to a whole number of units; if the result is too big the datagram is
+ * shortened down to 128 bytes, and if the extension still does not fit it is
+ * removed.
  *
  * @returns `innerLen << 17 | padded << 1 | ext` (all values ≤ 1280), so no
  *   object is allocated per packet
@@ -48,14 +49,18 @@ function planBody(innerLen: number, extLen: number, unit: number, maxBody: numbe
   let inner = innerLen;
   let padded = inner;
   if (ext) {
-    padded = Math.max(MIN_ORIGINAL_DATAGRAM, roundUp(inner, unit));
+    // Short datagrams are zero-padded to 128 bytes; longer ones are cut to
+    // a whole number of units (as Jool does) rather than padded.
+    padded = inner < MIN_ORIGINAL_DATAGRAM ? MIN_ORIGINAL_DATAGRAM : roundDown(inner, unit);
+    inner = Math.min(inner, padded);
     if (padded + extLen > maxBody) {
-      const room = Math.floor((maxBody - extLen) / unit) * unit;
+      const room = roundDown(maxBody - extLen, unit);
       if (room >= MIN_ORIGINAL_DATAGRAM) {
         inner = Math.min(inner, room);
-        padded = Math.max(MIN_ORIGINAL_DATAGRAM, roundUp(inner, unit));
+        padded = room;
       } else {
         ext = false;
+        inner = innerLen;
       }
     }
   }
@@ -66,8 +71,8 @@ function planBody(innerLen: number, extLen: number, unit: number, maxBody: numbe
   return (inner << 17) | (padded << 1) | (ext ? 1 : 0);
 }
 
-function roundUp(n: number, unit: number): number {
-  return Math.ceil(n / unit) * unit;
+function roundDown(n: number, unit: number): number {
+  return Math.floor(n / unit) * unit;
 }
 
 /**
@@ -251,6 +256,7 @@ export function icmp4ErrorTo6(
  * @param end end of the packet
  * @param src4 outer IPv4 source (already mapped, RFC 6791 applied)
  * @param dst4 outer IPv4 destination
+ * @param id4 outer IPv4 Identification (from an atomic Fragment header, else generated)
  * @returns offset of the IPv4 packet built in the output area, or -reason
  */
 export function icmp6ErrorTo4(
@@ -260,6 +266,7 @@ export function icmp6ErrorTo4(
   end: number,
   src4: number,
   dst4: number,
+  id4: number,
 ): number {
   const b = ctx.mem;
   const v = ctx.view;
@@ -424,7 +431,7 @@ export function icmp6ErrorTo4(
     out,
     ipv6.trafficClass(v, off),
     total4,
-    nextId(ctx),
+    id4,
     0,
     ipv6.hopLimit(v, off) - 1,
     ipv4.PROTO_ICMP,

@@ -94,7 +94,7 @@ function store(
   offsetBytes: number,
   more: boolean,
 ): number {
-  if (offsetBytes + dataLen > MAX_PAYLOAD) {
+  if (offsetBytes + dataLen > MAX_PAYLOAD || (more && (dataLen & 7) !== 0)) {
     ctx.slotFamily[slot] = 0;
     return -Drop.BAD_FRAGMENT;
   }

@@ -245,7 +245,6 @@ function from6(ctx: XlatContext, off: number, len: number, flags: number, reasmI
     fragOffsetBytes = w & 0xfff8;
     more = w & 1;
     fragId = v.getUint32(fragOff + 4);
-    if (more !== 0 && (l4Len & 7) !== 0) return drop(ctx, Drop.BAD_FRAGMENT);
     if (fragOffsetBytes + l4Len > 65535) return drop(ctx, Drop.BAD_FRAGMENT);
   }
   const isFrag = fragOffsetBytes !== 0 || more !== 0;
@@ -324,7 +323,8 @@ function from6(ctx: XlatContext, off: number, len: number, flags: number, reasmI
   const tc = ipv6.trafficClass(v, off);
   if (isError) {
     if (l4Len < icmp.HEADER_LEN) return drop(ctx, Drop.TRUNCATED_TRANSPORT);
-    const r = icmp6ErrorTo4(ctx, off, l4Off, end, src4, dst4);
+    const id4 = fragOff >= 0 ? fragId & 0xffff : nextId(ctx);
+    const r = icmp6ErrorTo4(ctx, off, l4Off, end, src4, dst4, id4);
     if (r < 0) return drop(ctx, -r);
     ctx.counters[Stat.TRANSLATED_6TO4]!++;
     if (ctx.mapper.owns4(dst4)) return hairpin(ctx, r);
@@ -351,7 +351,7 @@ function from6(ctx: XlatContext, off: number, len: number, flags: number, reasmI
   if (total4 > s.mtu4) {
     if (df || (fragOff >= 0 && (flags & FLAG_REASSEMBLED) === 0)) {
       if (first) {
-        const mtu = Math.max(IPV6_MIN_MTU, s.mtu4 + (fragOff >= 0 ? 28 : 20));
+        const mtu = Math.max(IPV6_MIN_MTU, s.mtu4 + 20);
         sendIcmp6Error(ctx, icmp.V6_PACKET_TOO_BIG, 0, mtu, off, pktLen, icmpType);
       }
       return drop(ctx, Drop.PACKET_TOO_BIG);
@@ -480,7 +480,6 @@ function from4(ctx: XlatContext, off: number, len: number, flags: number): numbe
     return drop(ctx, Drop.HOP_LIMIT_EXCEEDED);
   }
   if (proto === ipv4.PROTO_IGMP) return drop(ctx, Drop.IGMP);
-  if (mf && (l4Len & 7) !== 0) return drop(ctx, Drop.BAD_FRAGMENT);
   if (offsetBytes + l4Len > 65535) return drop(ctx, Drop.BAD_FRAGMENT);
 
   // Destination: static map or live lease (RFC 7915 §4.1 with RFC 6146 state).
@@ -564,7 +563,7 @@ function from4(ctx: XlatContext, off: number, len: number, flags: number): numbe
       ctx,
       icmp.V4_DEST_UNREACH,
       icmp.V4_CODE_FRAG_NEEDED,
-      s.mtu6 - ipv6.HEADER_LEN + ipv4.HEADER_LEN - fragHdr,
+      s.mtu6 - ipv6.HEADER_LEN + ipv4.HEADER_LEN,
       off,
       total,
     );

@@ -152,7 +152,12 @@ export function compare(
  * @returns null when it passes, else the reason
  */
 export function runCase(dir: string, c: JoolCase): string | null {
-  const cfg = parseConfig(configToml(c.config));
+  let cfg;
+  try {
+    cfg = parseConfig(configToml(c.config));
+  } catch (e) {
+    return `config rejected: ${(e as Error).message}`;
+  }
   const input = Deno.readFileSync(`${dir}/${c.input}`);
   const result = translateCapture(cfg, input);
   const actual = readCapture(result.pcap).packets.map((p) => p.data);
