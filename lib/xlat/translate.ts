@@ -152,8 +152,8 @@ function isLinkLocal6(b: Uint8Array, off: number): boolean {
 
 /**
  * IPv4 source for an ICMPv6 error (RFC 7915 §5.3, RFC 6791): a static map,
- * the address embedded in the prefix, the sender's existing lease, else an
- * RFC 6791 pool address or `Address4`. Never creates a lease (RFC 6146 §3.5).
+ * the address embedded in the prefix, the sender's existing lease, else the
+ * first `Pool6791v4` address or `Address4`. Never creates a lease (RFC 6146 §3.5).
  */
 function errorSource6(ctx: XlatContext, srcOff: number): number {
   const b = ctx.mem;
@@ -166,9 +166,7 @@ function errorSource6(ctx: XlatContext, srcOff: number): number {
   }
   r = ctx.mapper.v4For6(b, srcOff, ctx.nowSecs, LEASE_REFRESH);
   if (r >= 0) return r;
-  const n = s.pool6791v4.length;
-  if (n === 0) return s.address4;
-  return s.pool6791v4[n === 1 ? 0 : nextId(ctx) % n]!;
+  return s.pool6791v4.length === 0 ? s.address4 : s.pool6791v4[0]!;
 }
 
 /**
@@ -501,12 +499,8 @@ function from4(ctx: XlatContext, off: number, len: number, flags: number): numbe
         );
       }
       // RFC 6791 for IPv6: an error from a router we cannot represent.
-      const n = s.pool6791v6.length >> 4;
-      if (n === 0) b.set(s.address6, TMP_SRC);
-      else {
-        const k = n === 1 ? 0 : nextId(ctx) % n;
-        for (let i = 0; i < 16; i++) b[TMP_SRC + i] = s.pool6791v6[(k << 4) + i]!;
-      }
+      if (s.pool6791v6.length === 0) b.set(s.address6, TMP_SRC);
+      else for (let i = 0; i < 16; i++) b[TMP_SRC + i] = s.pool6791v6[i]!;
     } else {
       embedIpv4(s.prefix, s.prefixLen, src, b, TMP_SRC);
     }
