@@ -1,0 +1,234 @@
+/**
+ * main.ts end to end: each test runs `deno run -A main.ts …` as a subprocess on files in a
+ * fresh temporary directory and checks the exit status, stdout, stderr and the files left.
+ */
+
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import denoJson from "../../deno.json" with { type: "json" };
+import { USAGE } from "../../lib/cli/args.ts";
+import { formatConfig, parseConfig } from "../../lib/config/config.ts";
+import { readCapture } from "../../lib/pcap/reader.ts";
+import {
+  captureOf,
+  CONFIG_TEXT,
+  HOP_LIMIT_1,
+  OUTSIDE_PREFIX,
+  THREE_PACKET_SUMMARY,
+  TO_PREFIX,
+} from "./fixture.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
+const BAD_CONFIG = '[Interface]\nPrefix = "2001:db8:64::/96"\nPool = ["192.0.2.0/33"]\n';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs main.ts with the arguments (stdin closed, stdout/stderr captured, no colour). */
+async function runMain(...args: string[]): Promise<Run> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "-A", MAIN, ...args],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Runs `fn` with a fresh temporary directory holding c.toml, bad.toml and in.pcap. */
+async function withFiles(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "protomask_cli_" });
+  try {
+    await Deno.writeTextFile(`${dir}/c.toml`, CONFIG_TEXT);
+    await Deno.writeTextFile(`${dir}/bad.toml`, BAD_CONFIG);
+    await Deno.writeFile(`${dir}/in.pcap`, captureOf(TO_PREFIX, HOP_LIMIT_1, OUTSIDE_PREFIX));
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+Deno.test("main.ts translate writes the output pcap and prints the drop summary", async () => {
+  await withFiles(async (dir) => {
+    const r = await runMain(
+      "translate",
+      "--config",
+      `${dir}/c.toml`,
+      "--in",
+      `${dir}/in.pcap`,
+      "--out",
+      `${dir}/out.pcap`,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "");
+    assert.equal(r.stderr, THREE_PACKET_SUMMARY + "\n");
+    const out = readCapture(await Deno.readFile(`${dir}/out.pcap`));
+    assert.equal(out.packets.length, 2);
+    assert.equal(out.packets[0]!.data[0]! >> 4, 4, "the translated packet is IPv4");
+  });
+});
+
+Deno.test("main.ts translate writes a header-only pcap when nothing is emitted", async () => {
+  await withFiles(async (dir) => {
+    await Deno.writeFile(`${dir}/drop.pcap`, captureOf(OUTSIDE_PREFIX));
+    const r = await runMain(
+      "translate",
+      "--config",
+      `${dir}/c.toml`,
+      "--in",
+      `${dir}/drop.pcap`,
+      "--out",
+      `${dir}/out.pcap`,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^translate: 1 packet in, 0 out; dropped: not_in_prefix 1\n$/);
+    const bytes = await Deno.readFile(`${dir}/out.pcap`);
+    assert.equal(bytes.length, 24);
+    assert.equal(readCapture(bytes).packets.length, 0);
+  });
+});
+
+Deno.test("main.ts -v translate logs debug records as JSON lines when stderr is not a terminal", async () => {
+  await withFiles(async (dir) => {
+    const r = await runMain(
+      "-v",
+      "translate",
+      "--config",
+      `${dir}/c.toml`,
+      "--in",
+      `${dir}/in.pcap`,
+      "--out",
+      `${dir}/out.pcap`,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stderr.trimEnd().split("\n");
+    assert.equal(lines.at(-1), THREE_PACKET_SUMMARY);
+    const records = lines.slice(0, -1).map((l) => JSON.parse(l));
+    assert.ok(records.length > 0, "no log records");
+    for (const rec of records) {
+      assert.equal(rec.level, "DEBUG");
+      assert.equal(rec.logger, "protomask.cli");
+    }
+    assert.ok(records.some((rec) => rec.properties?.inPath === `${dir}/in.pcap`));
+  });
+});
+
+Deno.test("main.ts translate with a bad config exits 2 naming the key path and writes nothing", async () => {
+  await withFiles(async (dir) => {
+    const r = await runMain(
+      "translate",
+      "--config",
+      `${dir}/bad.toml`,
+      "--in",
+      `${dir}/in.pcap`,
+      "--out",
+      `${dir}/out.pcap`,
+    );
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^protomask: .*bad\.toml: 1 configuration problem:\n/);
+    assert.match(r.stderr, /^Interface\.Pool\[0\] = "192\.0\.2\.0\/33": /m);
+    assert.equal(r.stdout, "");
+    assert.equal(await exists(`${dir}/out.pcap`), false);
+  });
+});
+
+Deno.test("main.ts translate with a capture it cannot parse exits 2 and writes nothing", async () => {
+  await withFiles(async (dir) => {
+    const r = await runMain(
+      "translate",
+      "--config",
+      `${dir}/c.toml`,
+      "--in",
+      `${dir}/c.toml`,
+      "--out",
+      `${dir}/out.pcap`,
+    );
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^protomask: .*c\.toml: .* at offset 0\n$/);
+    assert.equal(await exists(`${dir}/out.pcap`), false);
+  });
+});
+
+Deno.test("main.ts translate with a missing input file exits 2 with one line and writes nothing", async () => {
+  await withFiles(async (dir) => {
+    const r = await runMain(
+      "translate",
+      "--config",
+      `${dir}/c.toml`,
+      "--in",
+      `${dir}/absent.pcap`,
+      "--out",
+      `${dir}/out.pcap`,
+    );
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^protomask: cannot read the input capture '.*absent\.pcap': .+\n$/);
+    assert.equal(await exists(`${dir}/out.pcap`), false);
+  });
+});
+
+Deno.test("main.ts translate without --in is a usage error that writes nothing", async () => {
+  await withFiles(async (dir) => {
+    const r = await runMain("translate", "--config", `${dir}/c.toml`, "--out", `${dir}/out.pcap`);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, "protomask: translate needs --in\nRun 'protomask --help' for usage.\n");
+    assert.equal(r.stdout, "");
+    assert.equal(await exists(`${dir}/out.pcap`), false);
+  });
+});
+
+Deno.test("main.ts check-config prints the effective configuration", async () => {
+  await withFiles(async (dir) => {
+    const r = await runMain("check-config", `${dir}/c.toml`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, formatConfig(parseConfig(CONFIG_TEXT)));
+    assert.equal(r.stderr, "");
+  });
+});
+
+Deno.test("main.ts check-config with a bad config exits 2 with the problems on stderr", async () => {
+  await withFiles(async (dir) => {
+    const r = await runMain("check-config", `${dir}/bad.toml`);
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /^Interface\.Pool\[0\] = "192\.0\.2\.0\/33": /m);
+  });
+});
+
+Deno.test("main.ts -h prints the usage to stdout and exits 0", async () => {
+  const r = await runMain("-h");
+  assert.equal(r.code, 0);
+  assert.equal(r.stdout, USAGE);
+  assert.equal(r.stderr, "");
+});
+
+Deno.test("main.ts -V prints 'protomask <version>' from deno.json and exits 0", async () => {
+  const r = await runMain("-V");
+  assert.equal(r.code, 0);
+  assert.equal(r.stdout, `protomask ${denoJson.version}\n`);
+  assert.equal(r.stderr, "");
+});
+
+Deno.test("main.ts <CONFIG> without a subcommand exits 2 with the usage", async () => {
+  const r = await runMain("protomask.toml");
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^protomask: missing subcommand/);
+  assert.ok(r.stderr.endsWith(USAGE));
+  assert.equal(r.stdout, "");
+});
