@@ -89,10 +89,12 @@ export function translateFile(input: TranslateInput): TranslateSuccess | Command
  *
  * @param r the counts of an offline run
  * @returns e.g. `translate: 12 packets in, 10 out; dropped: hop_limit_exceeded 1, no_mapping 1`
- *   (`dropped: none` when no counter of a drop reason is set), drop reasons in counter order
+ *   (`dropped: none` when no counter of a drop reason is set), drop reasons in counter order;
+ *   records that were not IP packets are mentioned after the input count
  */
 export function formatTranslateSummary(r: OfflineResult): string {
   const drops = Object.entries(r.drops).map(([name, n]) => `${name} ${n}`);
-  return `translate: ${r.packetsIn} packet${r.packetsIn === 1 ? "" : "s"} in, ` +
+  const skipped = r.skipped > 0 ? ` (${r.skipped} non-IP records skipped)` : "";
+  return `translate: ${r.packetsIn} packet${r.packetsIn === 1 ? "" : "s"} in${skipped}, ` +
     `${r.packetsOut} out; dropped: ${drops.length === 0 ? "none" : drops.join(", ")}`;
 }

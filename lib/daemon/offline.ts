@@ -22,6 +22,8 @@ export interface OfflineResult {
   packetsIn: number;
   /** Packets written. */
   packetsOut: number;
+  /** Input records that were not IPv4 or IPv6 (ARP, other link protocols). */
+  skipped: number;
   /** Non-zero drop counters by reason name. */
   drops: Record<string, number>;
   /** Non-zero other counters by name. */
@@ -60,6 +62,7 @@ export function translateCapture(cfg: Config, capture: Uint8Array): OfflineResul
     pcap: writer.bytes(),
     packetsIn: input.packets.length,
     packetsOut: writer.count,
+    skipped: input.skipped,
     drops,
     stats,
   };

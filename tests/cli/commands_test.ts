@@ -125,8 +125,24 @@ Deno.test("formatTranslateSummary() says 'none' when nothing was dropped", () =>
     pcap: new Uint8Array(PCAP_HEADER_BYTES),
     packetsIn: 0,
     packetsOut: 0,
+    skipped: 0,
     drops: {},
     stats: {},
   });
   assert.equal(line, "translate: 0 packets in, 0 out; dropped: none");
+});
+
+Deno.test("formatTranslateSummary() mentions records that were not IP packets", () => {
+  const line = formatTranslateSummary({
+    pcap: new Uint8Array(PCAP_HEADER_BYTES),
+    packetsIn: 2,
+    packetsOut: 1,
+    skipped: 3,
+    drops: { no_mapping: 1 },
+    stats: {},
+  });
+  assert.equal(
+    line,
+    "translate: 2 packets in (3 non-IP records skipped), 1 out; dropped: no_mapping 1",
+  );
 });
