@@ -159,7 +159,10 @@ export class XlatContext {
   readonly slotFamily: Uint8Array;
   /** Per slot: creation time (ms). */
   readonly slotStartMs: Float64Array;
-  /** Per slot: key words (src, dst, id, proto) — 4 + 4 + 1 + 1 u32 for IPv6, fewer for IPv4. */
+  /**
+   * Per slot: key words (src, dst, id, proto) — 4 + 4 + 1 + 1 u32 for IPv6, fewer for IPv4 —
+   * plus one spare row after the last slot where a lookup key is staged.
+   */
   readonly slotKey: Uint32Array;
   /** Per slot: bytes received so far. */
   readonly slotReceived: Int32Array;
@@ -192,7 +195,7 @@ export class XlatContext {
     const n = this.reassemblySlots;
     this.slotFamily = new Uint8Array(n);
     this.slotStartMs = new Float64Array(n);
-    this.slotKey = new Uint32Array(n * 10);
+    this.slotKey = new Uint32Array((n + 1) * 10);
     this.slotReceived = new Int32Array(n);
     this.slotTotal = new Int32Array(n);
     this.slotHeaderLen = new Int32Array(n);
