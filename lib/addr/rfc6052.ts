@@ -86,15 +86,20 @@ export function embedIpv4(
  * @returns The IPv4 address as a uint32, or -1 when the u-octet is non-zero.
  */
 export function extractIpv4(buf: Uint8Array, off: number, prefixLen: number): number {
-  if (prefixLen !== 96 && buf[off + U_OCTET_INDEX] !== 0) return -1;
+  if (prefixLen === 96) {
+    // The common case (and the Well-Known Prefix): the last four bytes.
+    return ((buf[off + 12]! << 24) | (buf[off + 13]! << 16) | (buf[off + 14]! << 8) |
+      buf[off + 15]!) >>> 0;
+  }
+  if (buf[off + U_OCTET_INDEX] !== 0) return -1;
   let pos = prefixLen >>> 3;
   let v4 = 0;
   for (let i = 0; i < 4; i++) {
     if (pos === U_OCTET_INDEX) pos++;
-    v4 = v4 * 256 + buf[off + pos]!;
+    v4 = (v4 << 8) | buf[off + pos]!;
     pos++;
   }
-  return v4;
+  return v4 >>> 0;
 }
 
 /**

@@ -22,22 +22,27 @@ export function sumBytes(buf: Uint8Array, off: number, len: number, initial: num
   let sum = initial;
   const end = off + (len & ~1);
   let i = off;
-  for (; i < end; i += 2) sum += (buf[i]! << 8) | buf[i + 1]!;
+  for (; i < end; i += 2) {
+    sum += (buf[i]! << 8) | buf[i + 1]!;
+    if (sum > 0x3fffffff) sum = (sum & 0xffff) + (sum >>> 16);
+  }
+  // An odd final byte; the total stays below 2^31 so callers may add to it.
   if (len & 1) sum += buf[i]! << 8;
-  // Keep the running total small enough for exact double arithmetic.
-  return sum > 0x3fffffff ? (sum & 0xffff) + Math.floor(sum / 0x10000) : sum;
+  return sum;
 }
 
 /**
  * Folds a running sum to 16 bits with end-around carry (RFC 1071).
  *
- * @param sum an unfolded sum
+ * @param sum an unfolded sum (sums built from {@link sumBytes} plus a few
+ *   words stay below 2^32 and take the fast path)
  * @returns the one's-complement sum in 0..0xffff
  */
 export function fold(sum: number): number {
   let s = sum;
-  while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 0x10000);
-  return s;
+  while (s > 0xffffffff) s = (s % 0x10000) + Math.floor(s / 0x10000); // not on the hot path
+  s = (s & 0xffff) + (s >>> 16);
+  return (s & 0xffff) + (s >>> 16);
 }
 
 /**

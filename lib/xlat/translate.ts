@@ -303,13 +303,15 @@ function from6(ctx: XlatContext, off: number, len: number, flags: number, reasmI
   if (isError) {
     src4 = errorSource6(ctx, srcOff);
   } else {
-    if (isLinkLocal6(b, srcOff)) return drop(ctx, Drop.SOURCE_NOT_TRANSLATABLE);
-    if (
-      matchesPrefix(b, srcOff, s.prefix, s.prefixLen) && ctx.mapper.staticV4For6(b, srcOff) < 0
-    ) {
-      return drop(ctx, Drop.SOURCE_NOT_TRANSLATABLE);
+    src4 = ctx.mapper.v4For6(b, srcOff, ctx.nowSecs, LEASE_REFRESH);
+    if (src4 < 0) {
+      // No lease yet. Link-local sources and sources inside the prefix (an
+      // IPv6 host posing as an IPv4 one) never get one.
+      if (isLinkLocal6(b, srcOff) || matchesPrefix(b, srcOff, s.prefix, s.prefixLen)) {
+        return drop(ctx, Drop.SOURCE_NOT_TRANSLATABLE);
+      }
+      src4 = ctx.mapper.v4For6(b, srcOff, ctx.nowSecs, LEASE_ALLOCATE | LEASE_REFRESH);
     }
-    src4 = ctx.mapper.v4For6(b, srcOff, ctx.nowSecs, LEASE_ALLOCATE | LEASE_REFRESH);
     if (src4 === -2) {
       return policy6(ctx, Drop.POOL_EXHAUSTED, icmp.V6_CODE_ADDR_UNREACH, off, pktLen, nh);
     }
