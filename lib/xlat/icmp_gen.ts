@@ -206,7 +206,9 @@ export function echoReply4(ctx: XlatContext, off: number, ihl: number, len: numb
 }
 
 /**
- * Answers an Echo Request addressed to the translator's own IPv6 address.
+ * Answers an Echo Request addressed to one of the translator's own IPv6
+ * addresses (Address6, or Address4 inside the prefix), from the address the
+ * request was sent to (RFC 4443 §2.2(a)).
  * @param ctx engine context
  * @param off offset of the IPv6 packet
  * @param l4Off offset of its ICMPv6 header
@@ -223,7 +225,7 @@ export function echoReply6(ctx: XlatContext, off: number, l4Off: number, end: nu
   const out = reserve(ctx, ipv6.HEADER_LEN + icmpLen);
   if (out < 0) return 0;
   ipv6.writeFixed(v, out, ipv6.trafficClass(v, off), icmpLen, ipv6.NH_ICMPV6, ERROR_HOP_LIMIT);
-  b.set(ctx.settings.address6, out + ipv6.SOURCE_OFF);
+  b.copyWithin(out + ipv6.SOURCE_OFF, off + ipv6.DESTINATION_OFF, off + ipv6.DESTINATION_OFF + 16);
   b.copyWithin(out + ipv6.DESTINATION_OFF, off + ipv6.SOURCE_OFF, off + ipv6.SOURCE_OFF + 16);
   const i = out + ipv6.HEADER_LEN;
   b.copyWithin(i, l4Off, end);
