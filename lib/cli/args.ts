@@ -59,16 +59,19 @@ written, an invalid configuration or an unreadable capture.
 
 /** `--help`: print {@link USAGE} to stdout. */
 export interface HelpCommand {
+  /** Discriminant. */
   kind: "help";
 }
 
 /** `--version`: print the version to stdout. */
 export interface VersionCommand {
+  /** Discriminant. */
   kind: "version";
 }
 
 /** `translate`: offline translation of a capture file. */
 export interface TranslateCommand {
+  /** Discriminant. */
   kind: "translate";
   /** `-v`: log at debug level. */
   verbose: boolean;
@@ -82,6 +85,7 @@ export interface TranslateCommand {
 
 /** `check-config`: validate a configuration and print the effective one. */
 export interface CheckConfigCommand {
+  /** Discriminant. */
   kind: "check-config";
   /** `-v`: log at debug level. */
   verbose: boolean;
@@ -94,6 +98,7 @@ export type Command = HelpCommand | VersionCommand | TranslateCommand | CheckCon
 
 /** A command line that was not understood; `main.ts` prints it and exits with status 2. */
 export interface UsageError {
+  /** Discriminant. */
   kind: "usage-error";
   /** One line saying what is wrong. */
   message: string;

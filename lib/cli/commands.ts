@@ -14,6 +14,7 @@ import { PcapError } from "../pcap/reader.ts";
 
 /** A subcommand that could not do its work; `message` is what to print (may be several lines). */
 export interface CommandFailure {
+  /** Discriminant: failed. */
   ok: false;
   /** What went wrong: every configuration problem, or the capture's problem and offset. */
   message: string;
@@ -21,6 +22,7 @@ export interface CommandFailure {
 
 /** `check-config` succeeded. */
 export interface CheckConfigSuccess {
+  /** Discriminant: succeeded. */
   ok: true;
   /** The validated configuration. */
   config: Config;
@@ -58,6 +60,7 @@ export interface TranslateInput {
 
 /** `translate` succeeded. */
 export interface TranslateSuccess {
+  /** Discriminant: succeeded. */
   ok: true;
   /** The counts and the output pcap (header only when nothing was emitted). */
   result: OfflineResult;

@@ -39,18 +39,13 @@ import { describeType, tomlKey, tomlString } from "./toml_text.ts";
 
 export { ConfigError, type ConfigProblem, formatConfigProblem } from "./config_error.ts";
 
-/**
- * A static 1:1 mapping (RFC 7757 EAM when the sides are prefixes): the
- * IPv4 side `v4` stands for the IPv6 side `v6`. Single addresses are /32
- * and /128.
- */
-export interface StaticMap {
-  v4: Ipv4Prefix;
-  v6: Ipv6Prefix;
-}
+// One definition of a static map, shared with the lease table.
+import type { StaticMap } from "../lease/static_map.ts";
+export type { StaticMap };
 
 /** The validated configuration. Every object in it is frozen. */
 export interface Config {
+  /** `[Interface]`: the TUN device, the prefix and the pool. */
   readonly interface: {
     /** RFC 6052 prefix (`Interface.Prefix`). */
     prefix: Ipv6Prefix;
@@ -65,6 +60,7 @@ export interface Config {
     /** Translator's own IPv6 address, 16 bytes (`Interface.Address6`). */
     address6: Uint8Array;
   };
+  /** `[Rules]`: static maps and leases. */
   readonly rules: {
     /** Static maps (`Rules.MapStatic`). */
     mapStatic: StaticMap[];
@@ -73,16 +69,27 @@ export interface Config {
     /** Lease persistence file, or `null` when off (`Rules.StateFile`). */
     stateFile: string | null;
   };
+  /** `[Translation]`: RFC 7915 knobs. */
   readonly translation: {
+    /** RFC 7915 `lowest-ipv6-mtu` (`Translation.LowestIPv6MTU`). */
     lowestIpv6Mtu: number;
+    /** Compute zero IPv4 UDP checksums (`Translation.AmendUDPChecksumZero`). */
     amendUdpChecksumZero: boolean;
+    /** RFC 6791 IPv4 addresses (`Translation.Pool6791v4`). */
     pool6791v4: number[];
+    /** RFC 6791 IPv6 addresses (`Translation.Pool6791v6`). */
     pool6791v6: Uint8Array[];
+    /** Translate non-global IPv4 with the WKP (`Translation.AllowNonGlobalWithWKP`). */
     allowNonGlobalWithWkp: boolean;
+    /** Answer policy drops with ICMP errors (`Translation.SendDropErrors`). */
     sendDropErrors: boolean;
+    /** Next-hop MTU toward IPv4 (`Translation.MTU4`). */
     mtu4: number;
+    /** Next-hop MTU toward IPv6 (`Translation.MTU6`). */
     mtu6: number;
+    /** Originated ICMP errors per second (`Translation.ICMPErrorRate`). */
     icmpErrorRatePerSec: number;
+    /** Token bucket depth (`Translation.ICMPErrorBurst`). */
     icmpErrorBurst: number;
   };
 }

@@ -44,6 +44,8 @@ export class ConfigError extends Error {
   readonly file: string | null;
 
   /**
+   * Builds the error and its message, one line per problem.
+   *
    * @param problems The problems (at least one).
    * @param opts `file`: the configuration's file name, for the header line.
    */

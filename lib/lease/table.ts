@@ -55,9 +55,9 @@ export const LEASE_REFRESH = 1;
 /** Flag for `v4For6`: create a lease when the IPv6 source has none. */
 export const LEASE_ALLOCATE = 2;
 /** Returned by `v4For6`/`staticV4For6`: no mapping. */
-export const MAP_NONE = -1;
+export const MAP_NONE: number = -1;
 /** Returned by `v4For6` with `LEASE_ALLOCATE`: no mapping and the pool is exhausted. */
-export const MAP_EXHAUSTED = -2;
+export const MAP_EXHAUSTED: number = -2;
 /** Largest pool accepted (a /10): the table needs about 40 bytes per address. */
 export const MAX_POOL_ADDRESSES = 1 << 22;
 /** Event ring size (records) when `eventRingSize` is not given. */

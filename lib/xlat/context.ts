@@ -28,25 +28,25 @@ export const INPUT_CAPACITY = 65536;
 /** A small area for addresses being built (two IPv6 addresses and spare). */
 export const TMP_OFFSET = 16;
 /** Source address being built (16 bytes). */
-export const TMP_SRC = TMP_OFFSET;
+export const TMP_SRC: number = TMP_OFFSET;
 /** Destination address being built (16 bytes). */
-export const TMP_DST = TMP_OFFSET + 16;
+export const TMP_DST: number = TMP_OFFSET + 16;
 /** Inner source address being built. */
-export const TMP_ISRC = TMP_OFFSET + 32;
+export const TMP_ISRC: number = TMP_OFFSET + 32;
 /** Inner destination address being built. */
-export const TMP_IDST = TMP_OFFSET + 48;
+export const TMP_IDST: number = TMP_OFFSET + 48;
 /** Scratch area for a packet being rebuilt. */
-export const SCRATCH_OFFSET = INPUT_OFFSET + INPUT_CAPACITY + 256;
+export const SCRATCH_OFFSET: number = INPUT_OFFSET + INPUT_CAPACITY + 256;
 /** Size of the scratch area. */
-export const SCRATCH_CAPACITY = 65536 + 256;
+export const SCRATCH_CAPACITY: number = 65536 + 256;
 /** Where emitted packets are written when they cannot be built in place. */
-export const OUTPUT_OFFSET = SCRATCH_OFFSET + SCRATCH_CAPACITY;
+export const OUTPUT_OFFSET: number = SCRATCH_OFFSET + SCRATCH_CAPACITY;
 /** Size of the output area. */
-export const OUTPUT_CAPACITY = 192 * 1024;
+export const OUTPUT_CAPACITY: number = 192 * 1024;
 /** Start of the reassembly slots. */
-export const REASSEMBLY_OFFSET = OUTPUT_OFFSET + OUTPUT_CAPACITY;
+export const REASSEMBLY_OFFSET: number = OUTPUT_OFFSET + OUTPUT_CAPACITY;
 /** Bytes per reassembly slot (headroom + largest datagram). */
-export const REASSEMBLY_SLOT_BYTES = 65536 + 256;
+export const REASSEMBLY_SLOT_BYTES: number = 65536 + 256;
 /** Most packets one input may produce. */
 export const MAX_EMIT = 128;
 
@@ -138,9 +138,9 @@ export class XlatContext {
   /** Lengths of the packets emitted by the last `translate`. */
   readonly emitLength: Int32Array;
   /** Number of packets emitted by the last `translate`. */
-  emitted = 0;
+  emitted: number = 0;
   /** Next free byte of the output area. */
-  outUsed = OUTPUT_OFFSET;
+  outUsed: number = OUTPUT_OFFSET;
   /** Current time in milliseconds (set by the caller). */
   nowMs = 0;
   /** Current time in whole seconds. */

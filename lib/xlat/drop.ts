@@ -113,7 +113,7 @@ export const Stat = {
 } as const;
 
 /** Length of a counters array. */
-export const COUNTER_COUNT = DROP_REASON_COUNT + 9;
+export const COUNTER_COUNT: number = DROP_REASON_COUNT + 9;
 
 const DROP_NAMES: string[] = [];
 for (const [k, val] of Object.entries(Drop)) DROP_NAMES[val] = k.toLowerCase();
