@@ -8,9 +8,19 @@
 
 import * as ipv4 from "../wire/ipv4.ts";
 import * as ipv6 from "../wire/ipv6.ts";
-import type { XlatContext } from "./context.ts";
+import { MAX_EMIT, OUTPUT_CAPACITY, OUTPUT_OFFSET, type XlatContext } from "./context.ts";
 import { Drop, Stat } from "./drop.ts";
 import { emit, reserve } from "./emit.ts";
+
+/**
+ * Whether `pieces` fragments of at most `maxBytes` each fit the emit table and
+ * the output area; a datagram that does not fit is not sent at all, since a
+ * receiver can never reassemble part of one.
+ */
+function fits(ctx: XlatContext, pieces: number, maxBytes: number): boolean {
+  return ctx.emitted + pieces <= MAX_EMIT &&
+    ctx.outUsed + pieces * ((maxBytes + 7) & ~7) <= OUTPUT_OFFSET + OUTPUT_CAPACITY;
+}
 
 /**
  * Emits an IPv6 packet as fragments no larger than `maxBytes`.
@@ -45,7 +55,7 @@ export function emitFragments6(
   const b = ctx.mem;
   const v = ctx.view;
   const chunk = (maxBytes - ipv6.HEADER_LEN - ipv6.FRAGMENT_LEN) & ~7;
-  if (chunk <= 0) {
+  if (chunk <= 0 || !fits(ctx, Math.ceil(dataLen / chunk), maxBytes)) {
     ctx.counters[Drop.TOO_BIG_FOR_BUFFER]!++;
     return -Drop.TOO_BIG_FOR_BUFFER;
   }
@@ -94,12 +104,12 @@ export function emitFragments4(ctx: XlatContext, hdrOff: number, maxBytes: numbe
   const b = ctx.mem;
   const v = ctx.view;
   const chunk = (maxBytes - ipv4.HEADER_LEN) & ~7;
-  if (chunk <= 0) {
+  const total = ipv4.totalLength(v, hdrOff);
+  const dataLen = total - ipv4.HEADER_LEN;
+  if (chunk <= 0 || !fits(ctx, Math.ceil(dataLen / chunk), maxBytes)) {
     ctx.counters[Drop.TOO_BIG_FOR_BUFFER]!++;
     return -Drop.TOO_BIG_FOR_BUFFER;
   }
-  const total = ipv4.totalLength(v, hdrOff);
-  const dataLen = total - ipv4.HEADER_LEN;
   const fo = ipv4.flagsOffset(v, hdrOff);
   const base = (fo & ipv4.OFFSET_MASK) << 3;
   const lastMore = fo & ipv4.FLAG_MF;
