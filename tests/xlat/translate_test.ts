@@ -789,3 +789,54 @@ Deno.test("translate() sends nothing, not a partial datagram, when a ping needs 
   assert.equal(got.length, 63);
   assert.equal(l4ChecksumValid(reassemble4(got)), true);
 });
+
+Deno.test("translate() fragments IPv4 from a small IPv6 packet when MTU4 is smaller (DF clear)", () => {
+  const e = engineFor(BASE_TOML + "MTU4 = 576\n");
+  const whole = udp6Of(1000);
+  const { r, out } = run(e, whole);
+  assert.equal(r, 2);
+  for (const o of out) {
+    assert.ok(o.length <= 576, `fragment of ${o.length} bytes`);
+    assert.equal(ipv4HeaderChecksumValid(o), true);
+    assert.equal(u16(o, 6) & 0x4000, 0, "DF clear");
+  }
+  const datagram = reassemble4(out);
+  assert.equal(l4ChecksumValid(datagram), true);
+  assert.equal(toHex(datagram.subarray(28)), toHex(whole.subarray(48)));
+});
+
+Deno.test("translate() refragments IPv4 UDP fragments into IPv6 fragments ≤ LowestIPv6MTU that reassemble", () => {
+  const e = leasedEngine();
+  const whole = udp4Of(3000);
+  const outs = fragment4(whole, [1480, 1480]).flatMap((f) => {
+    const { r, out } = run(e, f);
+    assert.equal(r, out.length);
+    return out;
+  });
+  assert.ok(outs.length >= 3);
+  for (const o of outs) {
+    assert.ok(o.length <= 1280, `fragment of ${o.length} bytes`);
+    assert.equal(u32(o, 44), 0x1234, "identification");
+  }
+  const datagram = reassemble6(outs);
+  assert.equal(l4ChecksumValid(datagram), true);
+  assert.equal(toHex(datagram.subarray(48)), toHex(whole.subarray(28)));
+});
+
+Deno.test("translate() drops IPv4 options other than an unexpired source route", () => {
+  const e = leasedEngine();
+  // deno-fmt-ignore
+  const withOptions = fixChecksums(hex(`
+    47280028   // version 4, IHL 7, TOS 0x28, total length 40
+    12344000   // identification 0x1234, DF
+    40110000   // TTL 64, UDP, header checksum (filled in)
+    c6336407   // source 198.51.100.7
+    c0000201   // destination 192.0.2.1
+    01070708   // NOP, Record Route: length 7, pointer 8 (one address recorded)
+    c6336401   //   198.51.100.1
+    00351f90   // UDP 53 -> 8080
+    000c0000   // UDP length 12, checksum (filled in)
+    01020304   // payload
+  `));
+  assert.equal(toHex(one(e, withOptions)), toHex(UDP4_AS_6));
+});
