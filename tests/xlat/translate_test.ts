@@ -547,6 +547,34 @@ Deno.test("translate() leases pool addresses first come, first served and maps r
   assert.equal(toHex(toPool2.subarray(24, 40)), toHex(UDP6.subarray(8, 24)));
 });
 
+Deno.test("translate() leases no pool address for packets it drops as untranslatable", () => {
+  const e = engineFor(); // two pool addresses
+  // deno-fmt-ignore
+  const icmp200 = fixChecksums(hex(`
+    60000000                              // version 6, traffic class 0, flow label 0
+    00083a40                              // payload length 8, ICMPv6, hop limit 64
+    20010db8 00000000 00000000 00000005   // source 2001:db8::5
+    0064ff9b 00000000 00000000 c6336407   // destination 64:ff9b::198.51.100.7
+    c8000000                              // ICMPv6 type 200, code 0, checksum (filled in)
+    00000000                              // body
+  `));
+  const udpNoSum = patch(fromHost6(UDP6, 6), 46, 0, 0); // 2001:db8::6, UDP checksum 0
+  const udpShort = patch(fromHost6(UDP6, 7), 4, 0, 4).subarray(0, 44); // 2001:db8::7, 4-byte UDP
+  // RFC 6146 §3.5.1: state is created for packets that are translated; these are not, so
+  // both pool addresses stay free for hosts whose traffic is.
+  const cases = [
+    [icmp200, Drop.ICMP_UNTRANSLATABLE],
+    [udpNoSum, Drop.UDP_ZERO_CHECKSUM6],
+    [udpShort, Drop.TRUNCATED_TRANSPORT],
+  ] as const;
+  for (const [pkt, reason] of cases) {
+    assert.equal(run(e, pkt).r, -reason);
+    assert.equal(e.table.size, 0, `no lease created by a packet dropped as ${reason}`);
+  }
+  assert.equal(u32(one(e, UDP6), 12), POOL1);
+  assert.equal(u32(one(e, fromHost6(UDP6, 2)), 12), POOL2);
+});
+
 Deno.test("translate() drops IPv4 to a lease that expired as no_mapping, and keeps a refreshed one", () => {
   const e = engineFor(); // ReservationDuration = 300
   one(e, UDP6); // 2001:db8::1 → 192.0.2.1 at T0
