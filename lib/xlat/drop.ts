@@ -98,7 +98,7 @@ export const Stat = {
   TRANSLATED_4TO6: DROP_REASON_COUNT + 1,
   /** ICMP errors originated by the translator. */
   ICMP_ERRORS_SENT: DROP_REASON_COUNT + 2,
-  /** ICMP errors not sent because of the rate limit or SendDropErrors. */
+  /** ICMP errors not sent because of the rate limit (SendDropErrors = false is not counted). */
   ICMP_ERRORS_SUPPRESSED: DROP_REASON_COUNT + 3,
   /** Echo replies the translator sent for its own addresses. */
   ECHO_REPLIES: DROP_REASON_COUNT + 4,
