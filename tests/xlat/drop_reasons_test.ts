@@ -864,6 +864,8 @@ Deno.test("translate() drops policy cases silently with SendDropErrors = false",
   assertSilentDrop(e, fromHost6(UDP6, 3), Drop.POOL_EXHAUSTED);
   assertSilentDrop(e, setIpv4HeaderChecksum(patch(UDP4, 26, 0, 0)), Drop.UDP_ZERO_CHECKSUM);
   assert.equal(e.ctx.counters[Stat.ICMP_ERRORS_SENT], 0);
+  // Switched off by configuration, not suppressed by the rate limit.
+  assert.equal(e.ctx.counters[Stat.ICMP_ERRORS_SUPPRESSED], 0);
 });
 
 Deno.test("translate() still sends Time Exceeded with SendDropErrors = false (not a policy drop)", () => {
