@@ -868,3 +868,89 @@ Deno.test("translate() drops IPv4 options other than an unexpired source route",
   `));
   assert.equal(toHex(one(e, withOptions)), toHex(UDP4_AS_6));
 });
+
+// ---- ICMP errors about translated traffic --------------------------------------------------
+
+Deno.test("translate() turns ICMPv4 Port Unreachable about a translated datagram into ICMPv6 quoting it as IPv6", () => {
+  const e = engineFor();
+  const sent = one(e, UDP6); // what 198.51.100.7 received, as IPv4
+  // deno-fmt-ignore
+  const head = hex(`
+    45000000   // version 4, IHL 5, TOS 0, total length (filled in)
+    43210000   // identification, flags
+    40010000   // TTL 64, ICMP, header checksum (filled in)
+    c6336407   // source 198.51.100.7
+    c0000201   // destination 192.0.2.1
+    03030000   // Destination Unreachable, port (3), checksum (filled in)
+    00000000   // unused
+  `);
+  const err4 = new Uint8Array(head.length + sent.length);
+  err4.set(head);
+  err4.set(sent, head.length);
+  put16(err4, 2, err4.length);
+  fixChecksums(err4);
+  // deno-fmt-ignore
+  const want = fixChecksums(hex(`
+    60000000                              // version 6, traffic class 0, flow label 0
+    003c3a3f                              // payload length 60, ICMPv6, hop limit 63
+    0064ff9b 00000000 00000000 c6336407   // source 64:ff9b::198.51.100.7
+    20010db8 00000000 00000000 00000001   // destination 2001:db8::1
+    01040000                              // Destination Unreachable, port (4), checksum (filled in)
+    00000000                              // unused
+    6b800000                              // quoted: version 6, traffic class 0xb8, flow label 0
+    000c113f                              //   payload length 12, UDP, hop limit 63 (as quoted)
+    20010db8 00000000 00000000 00000001   //   source 2001:db8::1
+    0064ff9b 00000000 00000000 c6336407   //   destination 64:ff9b::198.51.100.7
+    1f900035                              //   UDP 8080 -> 53
+    000c0000                              //   UDP length 12, checksum (the original's, below)
+    01020304                              //   payload
+  `));
+  put16(want, 48 + 46, u16(UDP6, 46));
+  fixChecksums(want); // the outer ICMPv6 checksum covers the inner one just set
+  assert.equal(toHex(one(e, err4)), toHex(want));
+});
+
+Deno.test("translate() turns ICMPv6 Port Unreachable from a leased host into ICMPv4 quoting the datagram as IPv4", () => {
+  const e = engineFor();
+  one(e, UDP6); // 2001:db8::1 → 192.0.2.1
+  // deno-fmt-ignore
+  const err6 = fixChecksums(hex(`
+    60000000                              // version 6, traffic class 0, flow label 0
+    003c3a40                              // payload length 60, ICMPv6, hop limit 64
+    20010db8 00000000 00000000 00000001   // source 2001:db8::1
+    0064ff9b 00000000 00000000 c6336407   // destination 64:ff9b::198.51.100.7
+    01040000                              // Destination Unreachable, port (4), checksum (filled in)
+    00000000                              // unused
+    60000000                              // quoted: version 6, traffic class 0, flow label 0
+    000c113f                              //   payload length 12, UDP, hop limit 63
+    0064ff9b 00000000 00000000 c6336407   //   source 64:ff9b::198.51.100.7
+    20010db8 00000000 00000000 00000001   //   destination 2001:db8::1
+    00351f90                              //   UDP 53 -> 8080
+    000c8416                              //   UDP length 12, checksum (valid for these addresses)
+    01020304                              //   payload
+  `));
+  assert.equal(l4ChecksumValid(err6.subarray(48)), true, "the quoted datagram is valid");
+  const got = one(e, err6);
+  // deno-fmt-ignore
+  const want = hex(`
+    4500003c   // version 4, IHL 5, TOS 0, total length 60
+    00000000   // identification (from the output), DF 0
+    3f010000   // TTL 63, ICMP, header checksum (filled in)
+    c0000201   // source 192.0.2.1 (the host's lease)
+    c6336407   // destination 198.51.100.7
+    03030000   // Destination Unreachable, port (3), checksum (filled in)
+    00000000   // unused
+    45000020   // quoted: version 4, IHL 5, TOS 0, total length 32
+    00000000   //   identification 0, flags 0
+    3f110000   //   TTL 63, UDP, header checksum (filled in)
+    c6336407   //   source 198.51.100.7
+    c0000201   //   destination 192.0.2.1
+    00351f90   //   UDP 53 -> 8080
+    000c0000   //   UDP length 12, checksum (filled in)
+    01020304   //   payload
+  `);
+  const inner = setIpv4HeaderChecksum(fixChecksums(want.slice(28)));
+  want.set(inner, 28);
+  const full = fixChecksums(patch(want, 4, got[4]!, got[5]!));
+  assert.equal(toHex(got), toHex(full));
+});
