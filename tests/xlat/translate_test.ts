@@ -954,3 +954,38 @@ Deno.test("translate() turns ICMPv6 Port Unreachable from a leased host into ICM
   const full = fixChecksums(patch(want, 4, got[4]!, got[5]!));
   assert.equal(toHex(got), toHex(full));
 });
+
+Deno.test("translate() does not pass ICMPv4 inside IPv6, or ICMPv6 inside IPv4, through unfiltered", () => {
+  // RFC 7915 copies unknown protocols, but protocol 1 in IPv6 and 58 in IPv4 are not unknown:
+  // copied, they arrive as ICMP of the other family that the sender built itself — here an
+  // ICMPv4 Redirect and an ICMPv6 Neighbor Solicitation, single-hop messages RFC 7915 §4.2 and
+  // §5.2 say the translator drops. (FAILS today: both are translated; see the report.)
+  const e = leasedEngine();
+  // deno-fmt-ignore
+  const redirect = hex(`
+    60000000                              // version 6, traffic class 0, flow label 0
+    00080140                              // payload length 8, next header 1 (ICMPv4), HL 64
+    20010db8 00000000 00000000 00000001   // source 2001:db8::1
+    0064ff9b 00000000 00000000 c6336407   // destination 64:ff9b::198.51.100.7
+    05000000                              // ICMPv4 Redirect (5), code 0, checksum (filled in)
+    c0000001                              // gateway 192.0.0.1
+  `);
+  put16(redirect, 42, 0xffff - ((0x0500 + 0xc000 + 0x0001) % 0xffff)); // ICMPv4: no pseudo-header
+  // deno-fmt-ignore
+  const ns = setIpv4HeaderChecksum(hex(`
+    45000024   // version 4, IHL 5, TOS 0, total length 36
+    00000000   // identification, flags
+    403a0000   // TTL 64, protocol 58 (ICMPv6), header checksum (filled in)
+    c6336407   // source 198.51.100.7
+    c0000201   // destination 192.0.2.1
+    87000000   // ICMPv6 Neighbor Solicitation (135), checksum
+    00000000   // reserved
+    00000000   // target (first word)
+    00000000
+  `));
+  for (const [name, pkt] of [["ICMPv4 in IPv6", redirect], ["ICMPv6 in IPv4", ns]] as const) {
+    const { r, out } = run(e, pkt);
+    assert.ok(r < 0, `${name}: dropped (got ${r})`);
+    assert.equal(out.length, 0);
+  }
+});
