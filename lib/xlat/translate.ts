@@ -297,32 +297,11 @@ function from6(ctx: XlatContext, off: number, len: number, flags: number, reasmI
     return from6(ctx, r, reassembledLength(ctx), FLAG_REASSEMBLED, fragId);
   }
 
-  // Source: a lease (created on demand) for ordinary traffic; errors never
-  // create one (RFC 6146 §3.5).
-  let src4: number;
-  if (isError) {
-    src4 = errorSource6(ctx, srcOff);
-  } else {
-    src4 = ctx.mapper.v4For6(b, srcOff, ctx.nowSecs, LEASE_REFRESH);
-    if (src4 < 0) {
-      // No lease yet. Link-local sources and sources inside the prefix (an
-      // IPv6 host posing as an IPv4 one) never get one.
-      if (isLinkLocal6(b, srcOff) || matchesPrefix(b, srcOff, s.prefix, s.prefixLen)) {
-        return drop(ctx, Drop.SOURCE_NOT_TRANSLATABLE);
-      }
-      src4 = ctx.mapper.v4For6(b, srcOff, ctx.nowSecs, LEASE_ALLOCATE | LEASE_REFRESH);
-    }
-    if (src4 === -2) {
-      return policy6(ctx, Drop.POOL_EXHAUSTED, icmp.V6_CODE_ADDR_UNREACH, off, pktLen, nh);
-    }
-    if (src4 < 0) {
-      return policy6(ctx, Drop.NO_MAPPING, icmp.V6_CODE_ADMIN_PROHIBITED, off, pktLen, nh);
-    }
-  }
-
   const tc = ipv6.trafficClass(v, off);
   if (isError) {
+    // Errors never create a lease (RFC 6146 §3.5); see errorSource6.
     if (l4Len < icmp.HEADER_LEN) return drop(ctx, Drop.TRUNCATED_TRANSPORT);
+    const src4 = errorSource6(ctx, srcOff);
     const id4 = fragOff >= 0 ? fragId & 0xffff : nextId(ctx);
     const r = icmp6ErrorTo4(ctx, off, l4Off, end, src4, dst4, id4);
     if (r < 0) return drop(ctx, -r);
@@ -330,6 +309,8 @@ function from6(ctx: XlatContext, off: number, len: number, flags: number, reasmI
     if (ctx.mapper.owns4(dst4)) return hairpin(ctx, r);
     return emit(ctx, r, ipv4.totalLength(v, r));
   }
+  // ICMPv4 inside IPv6 would reach IPv4 hosts unfiltered (redirects …).
+  if (nh === ipv4.PROTO_ICMP) return drop(ctx, Drop.ICMP_UNTRANSLATABLE);
 
   // Size, DF and Identification (RFC 7915 §5.1, §5.1.1).
   const total4 = ipv4.HEADER_LEN + l4Len;
@@ -359,30 +340,55 @@ function from6(ctx: XlatContext, off: number, len: number, flags: number, reasmI
     fragmentTo = s.mtu4;
   }
 
-  // Transport checksums (RFC 7915 §5.5), only where the header is present.
-  let proto = nh;
+  // Transport header checks, before any lease is created for the packet.
+  let mapped = 0;
   if (first) {
-    const oldSum = ipv6.sumAddresses(b, off);
-    const newSum = sumIpv4(src4) + sumIpv4(dst4);
     if (nh === ipv4.PROTO_TCP) {
       if (l4Len < (isFrag ? 18 : 20)) return drop(ctx, Drop.TRUNCATED_TRANSPORT);
-      v.setUint16(l4Off + 16, adjust(v.getUint16(l4Off + 16), oldSum, newSum));
     } else if (nh === ipv4.PROTO_UDP) {
       if (l4Len < 8) return drop(ctx, Drop.TRUNCATED_TRANSPORT);
-      const cs = v.getUint16(l4Off + 6);
-      if (cs === 0) return drop(ctx, Drop.UDP_ZERO_CHECKSUM6);
-      v.setUint16(l4Off + 6, adjust(cs, oldSum, newSum) || 0xffff);
+      if (v.getUint16(l4Off + 6) === 0) return drop(ctx, Drop.UDP_ZERO_CHECKSUM6);
     } else if (nh === ipv6.NH_ICMPV6) {
       if (l4Len < icmp.HEADER_LEN) return drop(ctx, Drop.TRUNCATED_TRANSPORT);
-      const word = v.getUint16(l4Off);
-      const mapped = V6_TO_V4_TYPE_CODE[word]!;
+      mapped = V6_TO_V4_TYPE_CODE[v.getUint16(l4Off)]!;
       if (mapped < 0) {
         return drop(
           ctx,
           icmpType >= 130 && icmpType <= 143 ? Drop.ICMP_SINGLE_HOP : Drop.ICMP_UNTRANSLATABLE,
         );
       }
+    }
+  }
+
+  // Source: the host's lease, created on its first translatable packet.
+  let src4 = ctx.mapper.v4For6(b, srcOff, ctx.nowSecs, LEASE_REFRESH);
+  if (src4 < 0) {
+    // Link-local sources and sources inside the prefix (an IPv6 host posing
+    // as an IPv4 one) never get a lease.
+    if (isLinkLocal6(b, srcOff) || matchesPrefix(b, srcOff, s.prefix, s.prefixLen)) {
+      return drop(ctx, Drop.SOURCE_NOT_TRANSLATABLE);
+    }
+    src4 = ctx.mapper.v4For6(b, srcOff, ctx.nowSecs, LEASE_ALLOCATE | LEASE_REFRESH);
+    if (src4 === -2) {
+      return policy6(ctx, Drop.POOL_EXHAUSTED, icmp.V6_CODE_ADDR_UNREACH, off, pktLen, nh);
+    }
+    if (src4 < 0) {
+      return policy6(ctx, Drop.NO_MAPPING, icmp.V6_CODE_ADMIN_PROHIBITED, off, pktLen, nh);
+    }
+  }
+
+  // Transport checksums (RFC 7915 §5.5), only where the header is present.
+  let proto = nh;
+  if (first) {
+    const oldSum = ipv6.sumAddresses(b, off);
+    const newSum = sumIpv4(src4) + sumIpv4(dst4);
+    if (nh === ipv4.PROTO_TCP) {
+      v.setUint16(l4Off + 16, adjust(v.getUint16(l4Off + 16), oldSum, newSum));
+    } else if (nh === ipv4.PROTO_UDP) {
+      v.setUint16(l4Off + 6, adjust(v.getUint16(l4Off + 6), oldSum, newSum) || 0xffff);
+    } else if (nh === ipv6.NH_ICMPV6) {
       // Echo: new type, and the checksum loses the IPv6 pseudo-header.
+      const word = v.getUint16(l4Off);
       const cs = adjust(v.getUint16(l4Off + 2), oldSum + l4Len + ipv6.NH_ICMPV6 + word, mapped);
       v.setUint16(l4Off, mapped);
       v.setUint16(l4Off + 2, cs);
@@ -480,6 +486,8 @@ function from4(ctx: XlatContext, off: number, len: number, flags: number): numbe
     return drop(ctx, Drop.HOP_LIMIT_EXCEEDED);
   }
   if (proto === ipv4.PROTO_IGMP) return drop(ctx, Drop.IGMP);
+  // ICMPv6 inside IPv4 would reach IPv6 hosts unfiltered (ND, MLD …).
+  if (proto === ipv6.NH_ICMPV6) return drop(ctx, Drop.ICMP_UNTRANSLATABLE);
   if (offsetBytes + l4Len > 65535) return drop(ctx, Drop.BAD_FRAGMENT);
 
   // Destination: static map or live lease (RFC 7915 §4.1 with RFC 6146 state).
