@@ -117,6 +117,8 @@ export interface ContextOptions {
   reassemblySlots?: number;
   /** Seconds a partial datagram is kept; default 30 (RFC 8200 §4.5 allows 60). */
   reassemblyTimeoutSecs?: number;
+  /** Fragment bytes held for reassembly at once, over all slots; default 256 KiB. */
+  reassemblyMaxBytes?: number;
   /** Seed for the IPv4 Identification generator (RFC 7739); default 1. */
   idSeed?: number;
 }
@@ -155,6 +157,10 @@ export class XlatContext {
   readonly reassemblySlots: number;
   /** Reassembly timeout. */
   readonly reassemblyTimeoutMs: number;
+  /** Budget of fragment bytes held for reassembly. */
+  readonly reassemblyMaxBytes: number;
+  /** Fragment bytes held now. */
+  reassemblyHeldBytes: number = 0;
   /** Per slot: 0 free, else 4 or 6. */
   readonly slotFamily: Uint8Array;
   /** Per slot: creation time (ms). */
@@ -184,6 +190,7 @@ export class XlatContext {
     this.mapper = opts.mapper;
     this.reassemblySlots = opts.reassemblySlots ?? 8;
     this.reassemblyTimeoutMs = (opts.reassemblyTimeoutSecs ?? 30) * 1000;
+    this.reassemblyMaxBytes = opts.reassemblyMaxBytes ?? 256 * 1024;
     const size = REASSEMBLY_OFFSET + this.reassemblySlots * REASSEMBLY_SLOT_BYTES;
     this.mem = new Uint8Array(size);
     this.view = new DataView(this.mem.buffer);

@@ -4,8 +4,9 @@
  * RFC 7915 §1.2 leaves fragmented ICMP untranslated because its checksum
  * cannot be fixed fragment by fragment (ICMPv6 covers a pseudo-header,
  * ICMPv4 does not). protomask reassembles such datagrams so that large pings
- * work, within fixed limits: `ctx.reassemblySlots` datagrams at once, each at
- * most 65,535 bytes (the slots are preallocated in the arena), and
+ * work, within fixed limits, each counted when hit: `ctx.reassemblySlots`
+ * datagrams at once, each at most 65,535 bytes (the slots are preallocated in
+ * the arena), `reassemblyMaxBytes` of fragments held over all slots, and
  * `reassemblyTimeoutMs` per datagram. Overlapping fragments discard the
  * datagram (RFC 5722). A datagram that never completes produces nothing.
  *
@@ -22,6 +23,13 @@ const SLOT_HEADROOM = 128;
 /** Largest payload of a reassembled datagram. */
 const MAX_PAYLOAD = 65535 - ipv6.HEADER_LEN;
 
+/** Frees a slot and returns its bytes to the budget. */
+function freeSlot(ctx: XlatContext, slot: number): void {
+  ctx.slotFamily[slot] = 0;
+  ctx.reassemblyHeldBytes -= ctx.slotReceived[slot]!;
+  ctx.slotReceived[slot] = 0;
+}
+
 function slotBase(slot: number): number {
   return REASSEMBLY_OFFSET + slot * REASSEMBLY_SLOT_BYTES + SLOT_HEADROOM;
 }
@@ -35,7 +43,7 @@ export function expireReassembly(ctx: XlatContext): number {
   let n = 0;
   for (let i = 0; i < ctx.reassemblySlots; i++) {
     if (ctx.slotFamily[i] !== 0 && ctx.nowMs - ctx.slotStartMs[i]! > ctx.reassemblyTimeoutMs) {
-      ctx.slotFamily[i] = 0;
+      freeSlot(ctx, i);
       ctx.counters[Drop.REASSEMBLY_TIMEOUT]!++;
       n++;
     }
@@ -95,8 +103,13 @@ function store(
   more: boolean,
 ): number {
   if (offsetBytes + dataLen > MAX_PAYLOAD || (more && (dataLen & 7) !== 0)) {
-    ctx.slotFamily[slot] = 0;
+    freeSlot(ctx, slot);
     return -Drop.BAD_FRAGMENT;
+  }
+  if (ctx.reassemblyHeldBytes + dataLen > ctx.reassemblyMaxBytes) {
+    // Over budget: this fragment is lost; the datagram may still complete
+    // if it is sent again, or times out.
+    return -Drop.REASSEMBLY_FULL;
   }
   const blocks = ctx.slotBlocks;
   const bbase = slot * 1024 * 8;
@@ -105,7 +118,7 @@ function store(
   for (let blk = firstBlock; blk < lastBlock; blk++) {
     const bit = bbase + blk;
     if ((blocks[bit >> 3]! & (1 << (bit & 7))) !== 0) {
-      ctx.slotFamily[slot] = 0;
+      freeSlot(ctx, slot);
       return -Drop.REASSEMBLY_OVERLAP;
     }
   }
@@ -117,17 +130,18 @@ function store(
   const total = ctx.slotTotal[slot]!;
   if (!more) {
     if (total >= 0 && total !== end) {
-      ctx.slotFamily[slot] = 0;
+      freeSlot(ctx, slot);
       return -Drop.REASSEMBLY_OVERLAP;
     }
     ctx.slotTotal[slot] = end;
   } else if (total >= 0 && end > total) {
-    ctx.slotFamily[slot] = 0;
+    freeSlot(ctx, slot);
     return -Drop.REASSEMBLY_OVERLAP;
   }
   const base = slotBase(slot);
   ctx.mem.copyWithin(base + hdrLen + offsetBytes, dataOff, dataOff + dataLen);
   ctx.slotReceived[slot] = ctx.slotReceived[slot]! + dataLen;
+  ctx.reassemblyHeldBytes += dataLen;
   const t = ctx.slotTotal[slot]!;
   return t >= 0 && ctx.slotReceived[slot] === t && ctx.slotHeaderLen[slot] !== 0 ? 1 : 0;
 }
@@ -173,7 +187,7 @@ export function reassemble4(ctx: XlatContext, off: number, ihl: number, total: n
   if (r < 0) return r;
   if (r === 0) return -Drop.REASSEMBLY_HELD;
   const len = ipv4.HEADER_LEN + ctx.slotTotal[slot]!;
-  ctx.slotFamily[slot] = 0;
+  freeSlot(ctx, slot);
   v.setUint8(base, 0x45);
   v.setUint16(base + 2, len);
   v.setUint16(base + 6, 0);
@@ -220,7 +234,7 @@ export function reassemble6(
   if (r < 0) return r;
   if (r === 0) return -Drop.REASSEMBLY_HELD;
   const payload = ctx.slotTotal[slot]!;
-  ctx.slotFamily[slot] = 0;
+  freeSlot(ctx, slot);
   v.setUint16(base + 4, payload);
   v.setUint8(base + 6, ctx.slotKey[slot * 10 + 9]!);
   ctx.reassembledLen = ipv6.HEADER_LEN + payload;
