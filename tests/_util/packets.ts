@@ -55,16 +55,31 @@ export function toHex(u8: Uint8Array): string {
   return s;
 }
 
-/** Add the 16-bit big-endian words of b[start, end) to acc (odd tail padded with zero). */
-function addWords(b: Uint8Array, start: number, end: number, acc: number): number {
+/**
+ * Adds the 16-bit big-endian words of `b[start, end)` to `acc`, an odd tail padded with a zero
+ * byte (RFC 1071 §4.1). The sum is not folded: pass it to {@link fold}.
+ *
+ * @param b the bytes
+ * @param start first byte
+ * @param end one past the last byte
+ * @param acc the sum so far
+ * @returns `acc` plus the words
+ */
+export function addWords(b: Uint8Array, start: number, end: number, acc: number): number {
   let i = start;
   for (; i + 1 < end; i += 2) acc += b[i]! * 256 + b[i + 1]!;
   if (i < end) acc += b[i]! * 256;
   return acc;
 }
 
-/** Fold a sum of 16-bit words into 16 bits with end-around carry. */
-function fold(acc: number): number {
+/**
+ * Folds a sum of 16-bit words into 16 bits with end-around carry (RFC 1071 §4.1); the
+ * checksum is `0xffff` minus the result.
+ *
+ * @param acc a sum from {@link addWords}
+ * @returns the folded sum, 0 .. 0xffff
+ */
+export function fold(acc: number): number {
   while (acc > 0xffff) acc = (acc % 65536) + Math.floor(acc / 65536);
   return acc;
 }

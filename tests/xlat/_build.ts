@@ -12,6 +12,7 @@ import { parseConfig } from "../../lib/config/config.ts";
 import { REASSEMBLY_OFFSET } from "../../lib/xlat/context.ts";
 import { createEngine, type Engine } from "../../lib/xlat/settings.ts";
 import { emittedPackets, translatePacket } from "../../lib/xlat/translate.ts";
+import { addWords, fold } from "../_util/packets.ts";
 
 /** The clock all engines start at (ms); any value far from 0 works. */
 export const T0_MS = 1_700_000_000_000;
@@ -69,19 +70,7 @@ export function run(e: Engine, pkt: Uint8Array): RunResult {
   return { r, out: emittedPackets(e.ctx) };
 }
 
-// ---- independent checksum arithmetic -----------------------------------------------------
-
-function addWords(b: Uint8Array, start: number, end: number, acc: number): number {
-  let i = start;
-  for (; i + 1 < end; i += 2) acc += b[i]! * 256 + b[i + 1]!;
-  if (i < end) acc += b[i]! * 256;
-  return acc;
-}
-
-function fold(acc: number): number {
-  while (acc > 0xffff) acc = (acc % 65536) + Math.floor(acc / 65536);
-  return acc;
-}
+// ---- independent checksum arithmetic (addWords/fold from tests/_util/packets.ts) ----------
 
 /** Reads a big-endian 16-bit word. */
 export function u16(b: Uint8Array, off: number): number {
