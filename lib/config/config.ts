@@ -91,6 +91,10 @@ export interface Config {
     icmpErrorRatePerSec: number;
     /** Token bucket depth (`Translation.ICMPErrorBurst`). */
     icmpErrorBurst: number;
+    /** 4→6: traffic class 0 instead of the TOS (`Translation.ZeroizeTrafficClass`, RFC 7915 §4.1). */
+    zeroizeTrafficClass: boolean;
+    /** 6→4: this TOS instead of the traffic class, or null to copy (`Translation.TOS`, RFC 7915 §5.1). */
+    tos: number | null;
   };
 }
 
@@ -134,6 +138,8 @@ const TRANSLATION_KEYS = [
   "MTU6",
   "ICMPErrorRate",
   "ICMPErrorBurst",
+  "ZeroizeTrafficClass",
+  "TOS",
 ] as const;
 const STATIC_MAP_KEYS = ["v4", "v6"] as const;
 
@@ -497,6 +503,8 @@ export function parseConfig(text: string, opts: { path?: string } = {}): Config 
       DEFAULT_ICMP_ERROR_RATE,
     icmpErrorBurst: c.field(tt, T, "ICMPErrorBurst", c.integer(0, MAX_ICMP_RATE)) ??
       DEFAULT_ICMP_ERROR_BURST,
+    zeroizeTrafficClass: c.field(tt, T, "ZeroizeTrafficClass", c.boolean) ?? false,
+    tos: c.field(tt, T, "TOS", c.integer(0, 255)) ?? null,
   };
   if (
     translation.icmpErrorRatePerSec > 0 && translation.icmpErrorBurst === 0 &&
@@ -603,6 +611,8 @@ export function formatConfig(cfg: Config): string {
     `MTU6 = ${t.mtu6}`,
     `ICMPErrorRate = ${t.icmpErrorRatePerSec}`,
     `ICMPErrorBurst = ${t.icmpErrorBurst}`,
+    `ZeroizeTrafficClass = ${t.zeroizeTrafficClass}`,
   );
+  if (t.tos !== null) lines.push(`TOS = ${t.tos}`);
   return lines.join("\n") + "\n";
 }

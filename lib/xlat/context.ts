@@ -105,6 +105,10 @@ export interface EngineSettings {
   icmpErrorRatePerSec: number;
   /** Token bucket depth for originated ICMP errors. */
   icmpErrorBurst: number;
+  /** 4→6: write traffic class 0 instead of copying the TOS (RFC 7915 §4.1). */
+  zeroizeTrafficClass: boolean;
+  /** 6→4: the TOS to write, or -1 to copy the traffic class (RFC 7915 §5.1). */
+  overrideTos: number;
 }
 
 /** Sizing options for {@link XlatContext}. */

@@ -84,6 +84,7 @@ function roundDown(n: number, unit: number): number {
  * @param ihl its header length
  * @param total its total length
  * @param hairpinned whether this is the 4→6 leg of a hairpin (TTL kept, embed always)
+ * @param tc traffic class of the outer IPv6 header
  * @returns offset of the IPv6 packet built in the output area, or -reason
  */
 export function icmp4ErrorTo6(
@@ -92,6 +93,7 @@ export function icmp4ErrorTo6(
   ihl: number,
   total: number,
   hairpinned: boolean,
+  tc: number,
 ): number {
   const b = ctx.mem;
   const v = ctx.view;
@@ -236,7 +238,7 @@ export function icmp4ErrorTo6(
   ipv6.writeFixed(
     v,
     out,
-    ipv4.tos(v, off),
+    tc,
     icmpLen6,
     ipv6.NH_ICMPV6,
     hairpinned ? ttl : ttl - 1,
@@ -257,6 +259,7 @@ export function icmp4ErrorTo6(
  * @param src4 outer IPv4 source (already mapped, RFC 6791 applied)
  * @param dst4 outer IPv4 destination
  * @param id4 outer IPv4 Identification (from an atomic Fragment header, else generated)
+ * @param tos TOS of the outer IPv4 header
  * @returns offset of the IPv4 packet built in the output area, or -reason
  */
 export function icmp6ErrorTo4(
@@ -267,6 +270,7 @@ export function icmp6ErrorTo4(
   src4: number,
   dst4: number,
   id4: number,
+  tos: number,
 ): number {
   const b = ctx.mem;
   const v = ctx.view;
@@ -429,7 +433,7 @@ export function icmp6ErrorTo4(
     b,
     v,
     out,
-    ipv6.trafficClass(v, off),
+    tos,
     total4,
     id4,
     0,

@@ -50,6 +50,8 @@ export function engineSettings(cfg: Config): EngineSettings {
     pool6791v6: pool6,
     icmpErrorRatePerSec: t.icmpErrorRatePerSec,
     icmpErrorBurst: t.icmpErrorBurst,
+    zeroizeTrafficClass: t.zeroizeTrafficClass,
+    overrideTos: t.tos ?? -1,
   };
 }
 

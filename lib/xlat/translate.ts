@@ -297,13 +297,13 @@ function from6(ctx: XlatContext, off: number, len: number, flags: number, reasmI
     return from6(ctx, r, reassembledLength(ctx), FLAG_REASSEMBLED, fragId);
   }
 
-  const tc = ipv6.trafficClass(v, off);
+  const tc = s.overrideTos >= 0 ? s.overrideTos : ipv6.trafficClass(v, off);
   if (isError) {
     // Errors never create a lease (RFC 6146 §3.5); see errorSource6.
     if (l4Len < icmp.HEADER_LEN) return drop(ctx, Drop.TRUNCATED_TRANSPORT);
     const src4 = errorSource6(ctx, srcOff);
     const id4 = fragOff >= 0 ? fragId & 0xffff : nextId(ctx);
-    const r = icmp6ErrorTo4(ctx, off, l4Off, end, src4, dst4, id4);
+    const r = icmp6ErrorTo4(ctx, off, l4Off, end, src4, dst4, id4, tc);
     if (r < 0) return drop(ctx, -r);
     ctx.counters[Stat.TRANSLATED_6TO4]!++;
     if (ctx.mapper.owns4(dst4)) return hairpin(ctx, r);
@@ -452,7 +452,7 @@ function from4(ctx: XlatContext, off: number, len: number, flags: number): numbe
   if (!hairpinned && checksum(b, off, ihl, 0) !== 0) return drop(ctx, Drop.BAD_HEADER_CHECKSUM);
   const src = ipv4.source(v, off);
   const dst = ipv4.destination(v, off);
-  const tos = ipv4.tos(v, off);
+  const tos = s.zeroizeTrafficClass ? 0 : ipv4.tos(v, off);
   const ttl = ipv4.ttl(v, off);
   const proto = ipv4.protocol(v, off);
   const id = ipv4.identification(v, off);
@@ -525,7 +525,7 @@ function from4(ctx: XlatContext, off: number, len: number, flags: number): numbe
     }
     if (l4Len < icmp.HEADER_LEN) return drop(ctx, Drop.TRUNCATED_TRANSPORT);
     if (isError) {
-      const r = icmp4ErrorTo6(ctx, off, ihl, total, hairpinned);
+      const r = icmp4ErrorTo6(ctx, off, ihl, total, hairpinned, tos);
       if (r < 0) return drop(ctx, -r);
       ctx.counters[Stat.TRANSLATED_4TO6]!++;
       return emit(ctx, r, ipv6.HEADER_LEN + ipv6.payloadLength(v, r));

@@ -46,6 +46,8 @@ Deno.test("parseConfig() fills every default when only a pool is given", () => {
     mtu6: 1500,
     icmpErrorRatePerSec: 100,
     icmpErrorBurst: 50,
+    zeroizeTrafficClass: false,
+    tos: null,
   });
 });
 
@@ -88,6 +90,8 @@ MTU4 = 576
 MTU6 = 1300
 ICMPErrorRate = 0
 ICMPErrorBurst = 0
+ZeroizeTrafficClass = true
+TOS = 184
 `);
   assert.equal(formatIpv6(cfg.interface.prefix.addr), "2001:db8:64::");
   assert.deepEqual(cfg.interface.pool, [parseIpv4Prefix("198.51.100.0/25"), {
@@ -115,6 +119,8 @@ ICMPErrorBurst = 0
     mtu6: 1300,
     icmpErrorRatePerSec: 0,
     icmpErrorBurst: 0,
+    zeroizeTrafficClass: true,
+    tos: 184,
   });
 });
 
@@ -458,6 +464,7 @@ Pool6791v6 = ["2001:db8:6791::1", "2001:db8:6791::2"]
 MTU4 = 1400
 ICMPErrorRate = 0
 ICMPErrorBurst = 0
+TOS = 0
 `,
   ];
   for (const text of texts) {
@@ -486,4 +493,9 @@ Deno.test("formatConfig() writes every key with the effective values", () => {
     assert.ok(out.split("\n").includes(line), line);
   }
   assert.ok(!out.includes("StateFile"));
+  assert.ok(!out.includes("TOS ="), "TOS is left out when the traffic class is copied");
+});
+
+Deno.test("parseConfig() refuses a TOS outside 0..255", () => {
+  assert.throws(() => parseConfig(POOL + "[Translation]\nTOS = 256\n"), /Translation\.TOS = 256/);
 });
