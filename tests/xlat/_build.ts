@@ -12,7 +12,7 @@ import { parseConfig } from "../../lib/config/config.ts";
 import { REASSEMBLY_OFFSET } from "../../lib/xlat/context.ts";
 import { createEngine, type Engine } from "../../lib/xlat/settings.ts";
 import { emittedPackets, translatePacket } from "../../lib/xlat/translate.ts";
-import { addWords, fold } from "../_util/packets.ts";
+import { addWords, fold, hex } from "../_util/packets.ts";
 
 /** The clock all engines start at (ms); any value far from 0 works. */
 export const T0_MS = 1_700_000_000_000;
@@ -33,6 +33,20 @@ ReservationDuration = 300
 [Translation]
 AllowNonGlobalWithWKP = true
 `;
+
+// ---- addresses of BASE_TOML and the literal packets ----------------------------------------
+
+/** Address6 of {@link BASE_TOML}: 64:ff9b::192.0.0.8 (the default, RFC 6052 §2.1 WKP). */
+// deno-fmt-ignore
+export const ADDRESS6 = hex(`0064ff9b 00000000 00000000 c0000008`); // 64:ff9b::192.0.0.8
+/** Address4 of {@link BASE_TOML}: 192.0.0.8. */
+export const ADDRESS4 = 0xc0000008;
+/** The first pool address handed out as a lease: 192.0.2.1. */
+export const POOL1 = 0xc0000201;
+/** The second pool address handed out as a lease: 192.0.2.2. */
+export const POOL2 = 0xc0000202;
+/** The IPv4 peer the literal packets talk to: 198.51.100.7 (64:ff9b::c633:6407 from IPv6). */
+export const PEER4 = 0xc6336407;
 
 /**
  * An engine for a config, with its clock set to {@link T0_MS}.
@@ -228,6 +242,45 @@ export function patch(pkt: Uint8Array, off: number, ...bytes: number[]): Uint8Ar
   const c = pkt.slice();
   c.set(bytes, off);
   return c;
+}
+
+/**
+ * `pkt` with its IPv6 source replaced by 2001:db8::<last> (checksums refilled).
+ * @param pkt an IPv6 packet from 2001:db8::<something below 256>
+ * @param last the new last byte of the source address
+ * @returns the copy
+ */
+export function fromHost6(pkt: Uint8Array, last: number): Uint8Array {
+  return fixChecksums(patch(pkt, 23, last));
+}
+
+/** The data a {@link withData} packet carries. */
+export interface DataOptions {
+  /** Bytes after the 8-byte UDP / ICMP header. */
+  dataBytes: number;
+  /** The value of data byte `k` (0-based, counted from the end of the 8-byte header). */
+  byteAt: (k: number) => number;
+}
+
+/**
+ * An IPv4 or IPv6 UDP, ICMP or ICMPv6 packet (IHL 5, no extension headers) with other data:
+ * the IP header and the first 8 bytes of the upper-layer header of `pkt` followed by
+ * `dataBytes` bytes from `byteAt`, with the IP length (and the UDP length) set and checksums
+ * filled in (RFC 791 §3.1, RFC 8200 §3, RFC 768).
+ * @param pkt the packet whose headers are copied (its own lengths and checksums are ignored)
+ * @param opts the data
+ * @returns the new packet
+ */
+export function withData(pkt: Uint8Array, opts: DataOptions): Uint8Array {
+  const v6 = pkt[0]! >> 4 === 6;
+  const l4 = v6 ? 40 : 20;
+  const out = new Uint8Array(l4 + 8 + opts.dataBytes);
+  out.set(pkt.subarray(0, l4 + 8));
+  if (v6) put16(out, 4, out.length - 40);
+  else put16(out, 2, out.length);
+  if (pkt[v6 ? 6 : 9] === 17) put16(out, l4 + 4, out.length - l4);
+  for (let k = 0; k < opts.dataBytes; k++) out[l4 + 8 + k] = opts.byteAt(k);
+  return fixChecksums(out);
 }
 
 // ---- fragmentation done by the test ------------------------------------------------------

@@ -12,28 +12,26 @@ import assert from "node:assert/strict";
 import { Drop, Stat } from "../../lib/xlat/drop.ts";
 import { hex, ipv4HeaderChecksumValid, l4ChecksumValid, toHex } from "../_util/packets.ts";
 import {
+  ADDRESS4,
+  ADDRESS6,
   BASE_TOML,
   engineFor,
   fixChecksums,
   fragment4,
   fragment6,
+  fromHost6,
   patch,
+  PEER4,
+  POOL1,
   put16,
   run,
   setIpv4HeaderChecksum,
   T0_MS,
   u16,
   u32,
+  withData,
 } from "./_build.ts";
 import type { Engine } from "../../lib/xlat/settings.ts";
-
-// ---- addresses -----------------------------------------------------------------------------
-
-// deno-fmt-ignore
-const ADDRESS6 = hex(`0064ff9b 00000000 00000000 c0000008`); // 64:ff9b::192.0.0.8 (default)
-const ADDRESS4 = 0xc0000008; // 192.0.0.8
-const POOL1 = 0xc0000201; // 192.0.2.1, first lease
-const PEER4 = 0xc6336407; // 198.51.100.7
 
 // ---- literal packets -------------------------------------------------------------------------
 
@@ -61,11 +59,6 @@ const UDP4 = fixChecksums(hex(`
   000c0000   // UDP length 12, checksum (filled in)
   01020304   // payload
 `));
-
-/** `pkt` with its IPv6 source replaced by 2001:db8::<last> (checksums refilled). */
-function fromHost6(pkt: Uint8Array, last: number): Uint8Array {
-  return fixChecksums(patch(pkt, 23, last));
-}
 
 /** Makes 2001:db8::1 hold the lease 192.0.2.1, so that IPv4 packets to it are mapped. */
 function lease(e: Engine): void {
@@ -401,23 +394,13 @@ Deno.test("translate() answers IPv4 with TTL 1 with ICMPv4 11/0 as hop_limit_exc
 
 /** A UDP datagram of `total` bytes from 2001:db8::1 to 198.51.100.7 (hop limit 64). */
 function bigUdp6(total: number): Uint8Array {
-  const pkt = new Uint8Array(total);
-  pkt.set(UDP6.subarray(0, 48));
-  put16(pkt, 4, total - 40);
-  put16(pkt, 44, total - 40);
-  for (let i = 48; i < total; i++) pkt[i] = i & 0xff;
-  return fixChecksums(pkt);
+  return withData(UDP6, { dataBytes: total - 48, byteAt: (k) => (48 + k) & 0xff });
 }
 
 /** A UDP datagram of `total` bytes from 198.51.100.7 to 192.0.2.1 with DF set. */
 function bigUdp4Df(total: number): Uint8Array {
-  const pkt = new Uint8Array(total);
-  pkt.set(UDP4.subarray(0, 28));
-  put16(pkt, 2, total);
-  put16(pkt, 6, 0x4000);
-  put16(pkt, 24, total - 20);
-  for (let i = 28; i < total; i++) pkt[i] = i & 0xff;
-  return fixChecksums(pkt);
+  const df = patch(UDP4, 6, 0x40, 0);
+  return withData(df, { dataBytes: total - 28, byteAt: (k) => (28 + k) & 0xff });
 }
 
 Deno.test("translate() answers IPv6 over MTU4 with ICMPv6 Packet Too Big as packet_too_big", () => {
@@ -763,12 +746,8 @@ function echo6(n: number, id = 0x77): Uint8Array {
     80000000                              // Echo Request (128), code 0, checksum (filled in)
     00770001                              // identifier 0x77, sequence 1
   `);
-  const pkt = new Uint8Array(48 + n);
-  pkt.set(head);
-  put16(pkt, 4, 8 + n);
-  put16(pkt, 44, id);
-  for (let i = 0; i < n; i++) pkt[48 + i] = (i * 7) & 0xff;
-  return fixChecksums(pkt);
+  put16(head, 44, id);
+  return withData(head, { dataBytes: n, byteAt: (k) => (k * 7) & 0xff });
 }
 
 Deno.test("translate() drops a fragment that ends past 65,535 bytes as bad_fragment", () => {

@@ -19,8 +19,11 @@ import {
   fixChecksums,
   fragment4,
   fragment6,
+  fromHost6,
   l4Residue,
   patch,
+  POOL1,
+  POOL2,
   put16,
   reassemble4,
   reassemble6,
@@ -29,10 +32,8 @@ import {
   T0_MS,
   u16,
   u32,
+  withData,
 } from "./_build.ts";
-
-const POOL1 = 0xc0000201; // 192.0.2.1
-const POOL2 = 0xc0000202; // 192.0.2.2
 
 // ---- literal packets -------------------------------------------------------------------------
 
@@ -210,11 +211,6 @@ function expect4(template: Uint8Array, got: Uint8Array): Uint8Array {
   return fixChecksums(patch(template, 4, got[4]!, got[5]!));
 }
 
-/** `pkt` with its IPv6 source replaced by 2001:db8::<last> (checksums refilled). */
-function fromHost6(pkt: Uint8Array, last: number): Uint8Array {
-  return fixChecksums(patch(pkt, 23, last));
-}
-
 /** An engine in which 2001:db8::1 holds 192.0.2.1. */
 function leasedEngine(toml = BASE_TOML): Engine {
   const e = engineFor(toml);
@@ -224,41 +220,23 @@ function leasedEngine(toml = BASE_TOML): Engine {
 
 /** A UDP datagram of `total` bytes from 2001:db8::1 to 198.51.100.7. */
 function udp6Of(total: number): Uint8Array {
-  const pkt = new Uint8Array(total);
-  pkt.set(UDP6.subarray(0, 48));
-  put16(pkt, 4, total - 40);
-  put16(pkt, 44, total - 40);
-  for (let i = 48; i < total; i++) pkt[i] = (i * 13) & 0xff;
-  return fixChecksums(pkt);
+  return withData(UDP6, { dataBytes: total - 48, byteAt: (k) => ((48 + k) * 13) & 0xff });
 }
 
 /** A UDP datagram of `total` bytes from 198.51.100.7 to 192.0.2.1 (DF clear). */
 function udp4Of(total: number): Uint8Array {
-  const pkt = new Uint8Array(total);
-  pkt.set(UDP4.subarray(0, 28));
-  put16(pkt, 2, total);
-  put16(pkt, 6, 0);
-  put16(pkt, 24, total - 20);
-  for (let i = 28; i < total; i++) pkt[i] = (i * 11) & 0xff;
-  return fixChecksums(pkt);
+  const dfClear = patch(UDP4, 6, 0, 0);
+  return withData(dfClear, { dataBytes: total - 28, byteAt: (k) => ((28 + k) * 11) & 0xff });
 }
 
 /** ICMPv6 Echo Request of `n` data bytes from 2001:db8::1 to 198.51.100.7. */
 function echo6Of(n: number): Uint8Array {
-  const pkt = new Uint8Array(48 + n);
-  pkt.set(ECHO6.subarray(0, 48));
-  put16(pkt, 4, 8 + n);
-  for (let i = 0; i < n; i++) pkt[48 + i] = (i * 7 + 3) & 0xff;
-  return fixChecksums(pkt);
+  return withData(ECHO6, { dataBytes: n, byteAt: (k) => (k * 7 + 3) & 0xff });
 }
 
 /** ICMPv4 Echo Reply of `n` data bytes from 198.51.100.7 to 192.0.2.1 (DF clear). */
 function echo4Of(n: number): Uint8Array {
-  const pkt = new Uint8Array(28 + n);
-  pkt.set(ECHO4.subarray(0, 28));
-  put16(pkt, 2, 28 + n);
-  for (let i = 0; i < n; i++) pkt[28 + i] = (i * 5 + 1) & 0xff;
-  return fixChecksums(pkt);
+  return withData(ECHO4, { dataBytes: n, byteAt: (k) => (k * 5 + 1) & 0xff });
 }
 
 // ---- 6→4 -------------------------------------------------------------------------------------
