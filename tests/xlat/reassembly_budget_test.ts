@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Drop, Stat } from "../../lib/xlat/drop.ts";
 import { hex } from "../_util/packets.ts";
-import { engineFor, fixChecksums, fragment6, put16, run } from "./_build.ts";
+import { engineFor, fragment6, run, withData } from "./_build.ts";
 
 /** ICMPv6 Echo Request of `n` data bytes from 2001:db8::1 to 64:ff9b::198.51.100.7. */
 function echo6(n: number): Uint8Array {
@@ -13,11 +13,7 @@ function echo6(n: number): Uint8Array {
     0064ff9b 00000000 00000000 c6336407   // destination 64:ff9b::198.51.100.7
     80000000 12340001                     // echo request, checksum (filled in), id 0x1234, seq 1
   `);
-  const pkt = new Uint8Array(48 + n);
-  pkt.set(head);
-  put16(pkt, 4, 8 + n);
-  for (let i = 0; i < n; i++) pkt[48 + i] = i & 0xff;
-  return fixChecksums(pkt);
+  return withData(head, { dataBytes: n, byteAt: (k) => k & 0xff });
 }
 
 Deno.test("translate() holds at most reassemblyMaxBytes of fragments and counts the excess as reassembly_full", () => {
