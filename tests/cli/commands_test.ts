@@ -14,6 +14,7 @@ import {
   HOP_LIMIT_1,
   OUTSIDE_PREFIX,
   THREE_PACKET_SUMMARY,
+  THREE_PACKETS,
   TO_PREFIX,
 } from "./fixture.ts";
 
@@ -26,7 +27,7 @@ function config(): CheckConfigSuccess["config"] {
 }
 
 Deno.test("the fixture packets carry valid UDP checksums", () => {
-  for (const p of [TO_PREFIX, HOP_LIMIT_1, OUTSIDE_PREFIX]) assert.equal(l4ChecksumValid(p), true);
+  for (const p of THREE_PACKETS) assert.equal(l4ChecksumValid(p), true);
 });
 
 Deno.test("checkConfig() returns the effective configuration text", () => {
@@ -55,7 +56,7 @@ Deno.test("checkConfig() reports a TOML syntax error with its line", () => {
 Deno.test("translateFile() translates one packet, answers one with Time Exceeded, counts two drops", () => {
   const r = translateFile({
     config: config(),
-    capture: captureOf(TO_PREFIX, HOP_LIMIT_1, OUTSIDE_PREFIX),
+    capture: captureOf(...THREE_PACKETS),
     capturePath: "in.pcap",
   });
   assert.ok(r.ok);

@@ -12,10 +12,9 @@ import { readCapture } from "../../lib/pcap/reader.ts";
 import {
   captureOf,
   CONFIG_TEXT,
-  HOP_LIMIT_1,
   OUTSIDE_PREFIX,
   THREE_PACKET_SUMMARY,
-  TO_PREFIX,
+  THREE_PACKETS,
 } from "./fixture.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -48,11 +47,33 @@ async function withFiles(fn: (dir: string) => Promise<void>): Promise<void> {
   try {
     await Deno.writeTextFile(`${dir}/c.toml`, CONFIG_TEXT);
     await Deno.writeTextFile(`${dir}/bad.toml`, BAD_CONFIG);
-    await Deno.writeFile(`${dir}/in.pcap`, captureOf(TO_PREFIX, HOP_LIMIT_1, OUTSIDE_PREFIX));
+    await Deno.writeFile(`${dir}/in.pcap`, captureOf(...THREE_PACKETS));
     await fn(dir);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** Files a `translate` run reads, by name inside a {@link withFiles} directory. */
+interface TranslateFiles {
+  /** The config file (default c.toml). */
+  config?: string;
+  /** The input capture (default in.pcap). */
+  input?: string;
+}
+
+/** The arguments of `translate --config … --in … --out <dir>/out.pcap` for files in `dir`. */
+function translateArgs(dir: string, files: TranslateFiles = {}): string[] {
+  const { config = "c.toml", input = "in.pcap" } = files;
+  return [
+    "translate",
+    "--config",
+    `${dir}/${config}`,
+    "--in",
+    `${dir}/${input}`,
+    "--out",
+    `${dir}/out.pcap`,
+  ];
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -67,15 +88,7 @@ async function exists(path: string): Promise<boolean> {
 
 Deno.test("main.ts translate writes the output pcap and prints the drop summary", async () => {
   await withFiles(async (dir) => {
-    const r = await runMain(
-      "translate",
-      "--config",
-      `${dir}/c.toml`,
-      "--in",
-      `${dir}/in.pcap`,
-      "--out",
-      `${dir}/out.pcap`,
-    );
+    const r = await runMain(...translateArgs(dir));
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "");
     assert.equal(r.stderr, THREE_PACKET_SUMMARY + "\n");
@@ -88,15 +101,7 @@ Deno.test("main.ts translate writes the output pcap and prints the drop summary"
 Deno.test("main.ts translate writes a header-only pcap when nothing is emitted", async () => {
   await withFiles(async (dir) => {
     await Deno.writeFile(`${dir}/drop.pcap`, captureOf(OUTSIDE_PREFIX));
-    const r = await runMain(
-      "translate",
-      "--config",
-      `${dir}/c.toml`,
-      "--in",
-      `${dir}/drop.pcap`,
-      "--out",
-      `${dir}/out.pcap`,
-    );
+    const r = await runMain(...translateArgs(dir, { input: "drop.pcap" }));
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /^translate: 1 packet in, 0 out; dropped: not_in_prefix 1\n$/);
     const bytes = await Deno.readFile(`${dir}/out.pcap`);
@@ -107,16 +112,7 @@ Deno.test("main.ts translate writes a header-only pcap when nothing is emitted",
 
 Deno.test("main.ts -v translate logs debug records as JSON lines when stderr is not a terminal", async () => {
   await withFiles(async (dir) => {
-    const r = await runMain(
-      "-v",
-      "translate",
-      "--config",
-      `${dir}/c.toml`,
-      "--in",
-      `${dir}/in.pcap`,
-      "--out",
-      `${dir}/out.pcap`,
-    );
+    const r = await runMain("-v", ...translateArgs(dir));
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stderr.trimEnd().split("\n");
     assert.equal(lines.at(-1), THREE_PACKET_SUMMARY);
@@ -130,68 +126,58 @@ Deno.test("main.ts -v translate logs debug records as JSON lines when stderr is 
   });
 });
 
-Deno.test("main.ts translate with a bad config exits 2 naming the key path and writes nothing", async () => {
-  await withFiles(async (dir) => {
-    const r = await runMain(
-      "translate",
-      "--config",
-      `${dir}/bad.toml`,
-      "--in",
-      `${dir}/in.pcap`,
-      "--out",
-      `${dir}/out.pcap`,
-    );
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /^protomask: .*bad\.toml: 1 configuration problem:\n/);
-    assert.match(r.stderr, /^Interface\.Pool\[0\] = "192\.0\.2\.0\/33": /m);
-    assert.equal(r.stdout, "");
-    assert.equal(await exists(`${dir}/out.pcap`), false);
-  });
-});
+/** A `translate` run in a {@link withFiles} directory that must exit 2 and write no out.pcap. */
+interface TranslateFailure {
+  /** The test name. */
+  name: string;
+  /** The arguments, given the directory. */
+  args: (dir: string) => string[];
+  /** The whole of stderr, or patterns it must match. */
+  stderr: string | readonly RegExp[];
+  /** The whole of stdout, when the test checks it. */
+  stdout?: string;
+}
 
-Deno.test("main.ts translate with a capture it cannot parse exits 2 and writes nothing", async () => {
-  await withFiles(async (dir) => {
-    const r = await runMain(
-      "translate",
-      "--config",
-      `${dir}/c.toml`,
-      "--in",
-      `${dir}/c.toml`,
-      "--out",
-      `${dir}/out.pcap`,
-    );
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /^protomask: .*c\.toml: .* at offset 0\n$/);
-    assert.equal(await exists(`${dir}/out.pcap`), false);
-  });
-});
+const TRANSLATE_FAILURES: readonly TranslateFailure[] = [
+  {
+    name: "main.ts translate with a bad config exits 2 naming the key path and writes nothing",
+    args: (dir) => translateArgs(dir, { config: "bad.toml" }),
+    stderr: [
+      /^protomask: .*bad\.toml: 1 configuration problem:\n/,
+      /^Interface\.Pool\[0\] = "192\.0\.2\.0\/33": /m,
+    ],
+    stdout: "",
+  },
+  {
+    name: "main.ts translate with a capture it cannot parse exits 2 and writes nothing",
+    args: (dir) => translateArgs(dir, { input: "c.toml" }),
+    stderr: [/^protomask: .*c\.toml: .* at offset 0\n$/],
+  },
+  {
+    name: "main.ts translate with a missing input file exits 2 with one line and writes nothing",
+    args: (dir) => translateArgs(dir, { input: "absent.pcap" }),
+    stderr: [/^protomask: cannot read the input capture '.*absent\.pcap': .+\n$/],
+  },
+  {
+    name: "main.ts translate without --in is a usage error that writes nothing",
+    args: (dir) => ["translate", "--config", `${dir}/c.toml`, "--out", `${dir}/out.pcap`],
+    stderr: "protomask: translate needs --in\nRun 'protomask --help' for usage.\n",
+    stdout: "",
+  },
+];
 
-Deno.test("main.ts translate with a missing input file exits 2 with one line and writes nothing", async () => {
-  await withFiles(async (dir) => {
-    const r = await runMain(
-      "translate",
-      "--config",
-      `${dir}/c.toml`,
-      "--in",
-      `${dir}/absent.pcap`,
-      "--out",
-      `${dir}/out.pcap`,
-    );
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /^protomask: cannot read the input capture '.*absent\.pcap': .+\n$/);
-    assert.equal(await exists(`${dir}/out.pcap`), false);
+for (const c of TRANSLATE_FAILURES) {
+  Deno.test(c.name, async () => {
+    await withFiles(async (dir) => {
+      const r = await runMain(...c.args(dir));
+      assert.equal(r.code, 2);
+      if (typeof c.stderr === "string") assert.equal(r.stderr, c.stderr);
+      else for (const re of c.stderr) assert.match(r.stderr, re);
+      if (c.stdout !== undefined) assert.equal(r.stdout, c.stdout);
+      assert.equal(await exists(`${dir}/out.pcap`), false);
+    });
   });
-});
-
-Deno.test("main.ts translate without --in is a usage error that writes nothing", async () => {
-  await withFiles(async (dir) => {
-    const r = await runMain("translate", "--config", `${dir}/c.toml`, "--out", `${dir}/out.pcap`);
-    assert.equal(r.code, 2);
-    assert.equal(r.stderr, "protomask: translate needs --in\nRun 'protomask --help' for usage.\n");
-    assert.equal(r.stdout, "");
-    assert.equal(await exists(`${dir}/out.pcap`), false);
-  });
-});
+}
 
 Deno.test("main.ts check-config prints the effective configuration", async () => {
   await withFiles(async (dir) => {
@@ -211,19 +197,23 @@ Deno.test("main.ts check-config with a bad config exits 2 with the problems on s
   });
 });
 
-Deno.test("main.ts -h prints the usage to stdout and exits 0", async () => {
-  const r = await runMain("-h");
-  assert.equal(r.code, 0);
-  assert.equal(r.stdout, USAGE);
-  assert.equal(r.stderr, "");
-});
-
-Deno.test("main.ts -V prints 'protomask <version>' from deno.json and exits 0", async () => {
-  const r = await runMain("-V");
-  assert.equal(r.code, 0);
-  assert.equal(r.stdout, `protomask ${denoJson.version}\n`);
-  assert.equal(r.stderr, "");
-});
+for (
+  const [name, flag, stdout] of [
+    ["main.ts -h prints the usage to stdout and exits 0", "-h", USAGE],
+    [
+      "main.ts -V prints 'protomask <version>' from deno.json and exits 0",
+      "-V",
+      `protomask ${denoJson.version}\n`,
+    ],
+  ] as const
+) {
+  Deno.test(name, async () => {
+    const r = await runMain(flag);
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, stdout);
+    assert.equal(r.stderr, "");
+  });
+}
 
 Deno.test("main.ts <CONFIG> without a subcommand exits 2 with the usage", async () => {
   const r = await runMain("protomask.toml");
