@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { formatIpv4, parseIpv4, parseIpv4Prefix } from "../../lib/addr/ipv4.ts";
 import { formatIpv6, parseIpv6, parseIpv6Prefix } from "../../lib/addr/ipv6.ts";
 import type { LeaseTableOptions, StaticMap } from "../../lib/lease/table.ts";
+import { Prng } from "../_util/prng.ts";
 
 /**
  * Parses an IPv4 address or fails the test.
@@ -131,18 +132,12 @@ export function hostBytes(i: number): Uint8Array {
 }
 
 /**
- * A seeded PRNG (mulberry32) for reproducible random tests.
+ * A seeded PRNG (mulberry32, from tests/_util/prng.ts) for reproducible random tests.
  *
  * @param seed Any integer.
  * @returns A function returning floats in [0, 1).
  */
 export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Prng(seed);
+  return () => rng.u32() / 4294967296;
 }
