@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { hex, ipv4HeaderChecksumValid, l4ChecksumValid, toHex } from "./packets.ts";
-import { sharedAvailable, sharedPath, skipMessage } from "./shared.ts";
+import { sharedAvailableOrWarn, sharedPath } from "./shared.ts";
 
 // Literal packets from the Jool graybox corpus (shared/conformance/jool, GPL-2.0, Jool's test
 // data; see its README), whose checksums Jool's suite treats as correct.
@@ -197,8 +197,7 @@ Deno.test("l4ChecksumValid() rejects truncated packets", () => {
 });
 
 const CORPUS = "conformance/jool/cases";
-const HAVE_CORPUS = sharedAvailable(CORPUS);
-if (!HAVE_CORPUS) console.warn(skipMessage("Jool corpus checksum tests (tests/_util)"));
+const HAVE_CORPUS = sharedAvailableOrWarn(CORPUS, "Jool corpus checksum tests (tests/_util)");
 
 Deno.test({
   name: "l4ChecksumValid() agrees with the Jool pktgen labels csumok / csumfail",

@@ -41,3 +41,18 @@ export function sharedAvailable(rel = ""): boolean {
 export function skipMessage(what: string): string {
   return `SKIPPED ${what}: shared corpus not found at ${sharedPath("")}`;
 }
+
+/**
+ * Whether the tests that need a path under `shared/` can run; when they cannot, prints the
+ * {@link skipMessage} line once, so that every corpus test file skips the same way. Use the
+ * result as the tests' `ignore: !result`.
+ *
+ * @param rel path relative to `shared/` that the tests read
+ * @param what the tests being skipped, e.g. "Jool corpus pcap tests"
+ * @returns true when the path is there
+ */
+export function sharedAvailableOrWarn(rel: string, what: string): boolean {
+  const available = sharedAvailable(rel);
+  if (!available) console.warn(skipMessage(what));
+  return available;
+}

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type Capture, PcapError, readCapture } from "../../lib/pcap/reader.ts";
 import { hex, toHex } from "../_util/packets.ts";
-import { sharedAvailable, sharedPath, skipMessage } from "../_util/shared.ts";
+import { sharedAvailableOrWarn, sharedPath } from "../_util/shared.ts";
 import {
   cat,
   PCAP_BE_NANOS,
@@ -195,8 +195,7 @@ Deno.test("readCapture() names the offset of a truncated or inconsistent pcapng 
 
 const CASES = "conformance/jool/cases";
 const MANIFEST = "conformance/jool/manifest.json";
-const HAVE_CORPUS = sharedAvailable(MANIFEST);
-if (!HAVE_CORPUS) console.warn(skipMessage("Jool corpus pcap reader tests (tests/pcap)"));
+const HAVE_CORPUS = sharedAvailableOrWarn(MANIFEST, "Jool corpus pcap reader tests (tests/pcap)");
 
 Deno.test({
   name: "readCapture() reads the Jool aat1 input pcap",

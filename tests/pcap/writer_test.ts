@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readCapture } from "../../lib/pcap/reader.ts";
 import { PcapWriter, writePcap } from "../../lib/pcap/writer.ts";
 import { hex, toHex } from "../_util/packets.ts";
-import { sharedAvailable, sharedPath, skipMessage } from "../_util/shared.ts";
+import { sharedAvailableOrWarn, sharedPath } from "../_util/shared.ts";
 import { cat, PCAP_LE_MICROS, V4, V6 } from "./captures.ts";
 
 Deno.test("writePcap() writes the little-endian v2.4 RAW header and records byte for byte", () => {
@@ -87,8 +87,7 @@ Deno.test("PcapWriter.add() rejects timestamps a pcap record cannot hold", () =>
 });
 
 const CASES = "conformance/jool/cases";
-const HAVE_CORPUS = sharedAvailable(CASES);
-if (!HAVE_CORPUS) console.warn(skipMessage("Jool corpus pcap writer tests (tests/pcap)"));
+const HAVE_CORPUS = sharedAvailableOrWarn(CASES, "Jool corpus pcap writer tests (tests/pcap)");
 
 Deno.test({
   name: "writePcap() reproduces the Jool corpus pcaps (written by its own converter) exactly",
