@@ -10,6 +10,8 @@ import { parseConfig } from "../../lib/config/config.ts";
 import { INPUT_OFFSET } from "../../lib/xlat/context.ts";
 import { createEngine } from "../../lib/xlat/settings.ts";
 import { translate } from "../../lib/xlat/translate.ts";
+import { hex } from "../_util/packets.ts";
+import { put32, withData } from "../xlat/_build.ts";
 
 const cfg = parseConfig(`
 [Interface]
@@ -21,53 +23,39 @@ AllowNonGlobalWithWKP = true
 const { ctx } = createEngine(cfg);
 ctx.setClock(1_000_000);
 
-function sum(b: Uint8Array, off: number, len: number, init: number): number {
-  let s = init;
-  for (let i = 0; i < len; i += 2) s += (b[off + i]! << 8) | (b[off + i + 1] ?? 0);
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  return s;
-}
+/** IPv6 UDP from 2001:db8::2 port 5000 to 64:ff9b::203.0.113.9 port 53; lengths set below. */
+// deno-fmt-ignore
+const UDP6_HEAD = hex(`
+  60000000                              // version 6, traffic class 0, flow label 0
+  00001140                              // payload length (set below), UDP, hop limit 64
+  20010db8 00000000 00000000 00000002   // source 2001:db8::2
+  0064ff9b 00000000 00000000 cb007109   // destination 64:ff9b::203.0.113.9
+  13880035                              // UDP source port 5000, destination port 53
+  00000000                              // UDP length (set below), checksum (filled in)
+`);
+
+/** The IPv4 reply (DF set, as path-MTU-discovering senders set it); destination set below. */
+// deno-fmt-ignore
+const UDP4_HEAD = hex(`
+  45000000   // version 4, IHL 5, TOS 0, total length (set below)
+  00004000   // identification 0, DF
+  40110000   // TTL 64, UDP, header checksum (filled in)
+  cb007109   // source 203.0.113.9
+  00000000   // destination (the leased pool address)
+  00351388   // UDP source port 53, destination port 5000
+  00000000   // UDP length (set below), checksum (filled in)
+`);
 
 /** An IPv6 UDP packet from 2001:db8::2 to 64:ff9b::203.0.113.9 with `payload` bytes. */
 function udp6(payload: number): Uint8Array {
-  const len = 48 + payload;
-  const p = new Uint8Array(len);
-  const v = new DataView(p.buffer);
-  v.setUint32(0, 0x60000000);
-  v.setUint16(4, 8 + payload);
-  p[6] = 17;
-  p[7] = 64;
-  p.set([0x20, 0x01, 0x0d, 0xb8], 8);
-  p[23] = 2;
-  p.set([0x00, 0x64, 0xff, 0x9b], 24);
-  p.set([203, 0, 113, 9], 36);
-  v.setUint16(40, 5000);
-  v.setUint16(42, 53);
-  v.setUint16(44, 8 + payload);
-  for (let i = 0; i < payload; i++) p[48 + i] = i & 0xff;
-  const pseudo = sum(p, 8, 32, 8 + payload + 17);
-  v.setUint16(46, ~sum(p, 40, 8 + payload, pseudo) & 0xffff || 0xffff);
-  return p;
+  return withData(UDP6_HEAD, { dataBytes: payload, byteAt: (k) => k & 0xff });
 }
 
 /** The IPv4 reply (DF set): 203.0.113.9 → the leased pool address. */
 function udp4(payload: number, dst: number): Uint8Array {
-  const len = 28 + payload;
-  const p = new Uint8Array(len);
-  const v = new DataView(p.buffer);
-  v.setUint32(0, 0x45000000 | len);
-  v.setUint16(6, 0x4000); // DF, as path-MTU-discovering senders set it
-  v.setUint32(8, 0x40110000);
-  v.setUint32(12, 0xcb007109);
-  v.setUint32(16, dst);
-  v.setUint16(10, ~sum(p, 0, 20, 0) & 0xffff);
-  v.setUint16(20, 53);
-  v.setUint16(22, 5000);
-  v.setUint16(24, 8 + payload);
-  for (let i = 0; i < payload; i++) p[28 + i] = i & 0xff;
-  const pseudo = sum(p, 12, 8, 8 + payload + 17);
-  v.setUint16(26, ~sum(p, 20, 8 + payload, pseudo) & 0xffff || 0xffff);
-  return p;
+  const head = UDP4_HEAD.slice();
+  put32(head, 16, dst);
+  return withData(head, { dataBytes: payload, byteAt: (k) => k & 0xff });
 }
 
 // Create the lease the IPv4 replies go to.
