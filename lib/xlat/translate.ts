@@ -269,7 +269,7 @@ function from6(ctx: XlatContext, off: number, len: number, flags: number, reasmI
     if (dst4 < 0) {
       return policy6(ctx, Drop.NONZERO_U_OCTET, icmp.V6_CODE_ADMIN_PROHIBITED, off, pktLen, nh);
     }
-    if (s.refuseNonGlobal && !isGlobalIpv4(dst4)) {
+    if (s.refuseNonGlobal && !isGlobalIpv4(dst4) && dst4 !== s.address4) {
       return policy6(ctx, Drop.NON_GLOBAL_WITH_WKP, icmp.V6_CODE_ADMIN_PROHIBITED, off, pktLen, nh);
     }
   }

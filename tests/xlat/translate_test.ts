@@ -664,6 +664,29 @@ Deno.test("translate() answers an Echo Request to the prefix form of Address4 fr
   assert.equal(l4ChecksumValid(got), true);
 });
 
+Deno.test("translate() answers the prefix form of Address4 even though the WKP refuses non-global addresses", () => {
+  // 192.0.0.8 is non-global (RFC 6890), but it is the translator's own address.
+  const e = engineFor(
+    BASE_TOML.replace("AllowNonGlobalWithWKP = true", "").replace(
+      'Address4 = "192.0.0.8"',
+      'Address4 = "192.0.0.8"\nAddress6 = "2001:db8:64::1"',
+    ),
+  );
+  // deno-fmt-ignore
+  const ping = fixChecksums(hex(`
+    60000000                              // version 6, traffic class 0, flow label 0
+    000c3a40                              // payload length 12, ICMPv6, hop limit 64
+    20010db8 00000000 00000000 00000001   // source 2001:db8::1
+    0064ff9b 00000000 00000000 c0000008   // destination 64:ff9b::192.0.0.8 (Address4)
+    80000000                              // Echo Request, checksum (filled in)
+    12340009                              // identifier 0x1234, sequence 9
+    70696e67                              // data "ping"
+  `));
+  const got = one(e, ping);
+  assert.equal(got[40], 129, "Echo Reply");
+  assert.equal(l4ChecksumValid(got), true);
+});
+
 Deno.test("translate() answers an Echo Request to Address4 from Address4", () => {
   const e = engineFor();
   // deno-fmt-ignore
