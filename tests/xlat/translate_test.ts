@@ -638,54 +638,47 @@ Deno.test("translate() answers an Echo Request to Address6 from Address6", () =>
   assert.equal(e.ctx.counters[Stat.ECHO_REPLIES], 1);
 });
 
-Deno.test("translate() answers an Echo Request to the prefix form of Address4 from that address", () => {
-  // Address6 differs from 64:ff9b::192.0.0.8 here; RFC 4443 §2.2(a): a reply to a unicast
-  // address comes from that same address.
-  const e = engineFor(
-    BASE_TOML.replace(
-      'Address4 = "192.0.0.8"',
-      'Address4 = "192.0.0.8"\nAddress6 = "2001:db8:64::1"',
-    ),
-  );
-  // deno-fmt-ignore
-  const ping = fixChecksums(hex(`
-    60000000                              // version 6, traffic class 0, flow label 0
-    000c3a40                              // payload length 12, ICMPv6, hop limit 64
-    20010db8 00000000 00000000 00000001   // source 2001:db8::1
-    0064ff9b 00000000 00000000 c0000008   // destination 64:ff9b::192.0.0.8 (Address4)
-    80000000                              // Echo Request, checksum (filled in)
-    12340008                              // identifier 0x1234, sequence 8
-    70696e67                              // data "ping"
-  `));
-  const got = one(e, ping);
-  assert.equal(got[40], 129, "Echo Reply");
-  assert.equal(toHex(got.subarray(8, 24)), toHex(ping.subarray(24, 40)), "source");
-  assert.equal(toHex(got.subarray(24, 40)), toHex(ping.subarray(8, 24)), "destination");
-  assert.equal(l4ChecksumValid(got), true);
-});
+/** Echo Request from 2001:db8::1 to 64:ff9b::192.0.0.8, the prefix form of Address4. */
+// deno-fmt-ignore
+const PING_ADDRESS4_VIA_PREFIX = fixChecksums(hex(`
+  60000000                              // version 6, traffic class 0, flow label 0
+  000c3a40                              // payload length 12, ICMPv6, hop limit 64
+  20010db8 00000000 00000000 00000001   // source 2001:db8::1
+  0064ff9b 00000000 00000000 c0000008   // destination 64:ff9b::192.0.0.8 (Address4)
+  80000000                              // Echo Request, checksum (filled in)
+  12340008                              // identifier 0x1234, sequence 8
+  70696e67                              // data "ping"
+`));
 
-Deno.test("translate() answers the prefix form of Address4 even though the WKP refuses non-global addresses", () => {
-  // 192.0.0.8 is non-global (RFC 6890), but it is the translator's own address.
-  const e = engineFor(
-    BASE_TOML.replace("AllowNonGlobalWithWKP = true", "").replace(
-      'Address4 = "192.0.0.8"',
-      'Address4 = "192.0.0.8"\nAddress6 = "2001:db8:64::1"',
-    ),
-  );
-  // deno-fmt-ignore
-  const ping = fixChecksums(hex(`
-    60000000                              // version 6, traffic class 0, flow label 0
-    000c3a40                              // payload length 12, ICMPv6, hop limit 64
-    20010db8 00000000 00000000 00000001   // source 2001:db8::1
-    0064ff9b 00000000 00000000 c0000008   // destination 64:ff9b::192.0.0.8 (Address4)
-    80000000                              // Echo Request, checksum (filled in)
-    12340009                              // identifier 0x1234, sequence 9
-    70696e67                              // data "ping"
-  `));
-  const got = one(e, ping);
-  assert.equal(got[40], 129, "Echo Reply");
-  assert.equal(l4ChecksumValid(got), true);
-});
+/** BASE_TOML with an Address6 that is not the prefix form of Address4. */
+const SEPARATE_ADDRESS6 = BASE_TOML.replace(
+  'Address4 = "192.0.0.8"',
+  'Address4 = "192.0.0.8"\nAddress6 = "2001:db8:64::1"',
+);
+
+for (
+  const [name, toml] of [
+    [
+      "translate() answers an Echo Request to the prefix form of Address4 from that address",
+      SEPARATE_ADDRESS6,
+    ],
+    // 192.0.0.8 is non-global (RFC 6890), but it is the translator's own address.
+    [
+      "translate() answers the prefix form of Address4 even though the WKP refuses non-global addresses",
+      SEPARATE_ADDRESS6.replace("AllowNonGlobalWithWKP = true", ""),
+    ],
+  ] as const
+) {
+  Deno.test(name, () => {
+    // RFC 4443 §2.2(a): a reply to a unicast address comes from that same address.
+    const got = one(engineFor(toml), PING_ADDRESS4_VIA_PREFIX);
+    const ping = PING_ADDRESS4_VIA_PREFIX;
+    assert.equal(got[40], 129, "Echo Reply");
+    assert.equal(toHex(got.subarray(8, 24)), toHex(ping.subarray(24, 40)), "source");
+    assert.equal(toHex(got.subarray(24, 40)), toHex(ping.subarray(8, 24)), "destination");
+    assert.equal(l4ChecksumValid(got), true);
+  });
+}
 
 Deno.test("translate() answers an Echo Request to Address4 from Address4", () => {
   const e = engineFor();
