@@ -50,7 +50,7 @@ export const Drop = {
   UDP_ZERO_CHECKSUM: 19,
   /** IPv6 UDP checksum 0 (RFC 8200 §8.1). */
   UDP_ZERO_CHECKSUM6: 20,
-  /** Transport header too short for its checksum field. */
+  /** Transport header too short for its checksum field (or a UDP length that does not match). */
   TRUNCATED_TRANSPORT: 21,
   /** ICMP type/code with no translation (RFC 7915 §4.2, §5.2). */
   ICMP_UNTRANSLATABLE: 22,

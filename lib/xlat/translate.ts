@@ -547,6 +547,9 @@ function from4(ctx: XlatContext, off: number, len: number, flags: number): numbe
           flags,
         );
       }
+      // The checksum covers the UDP length field's bytes (RFC 768), so the
+      // field must describe the packet before it can be computed.
+      if (v.getUint16(l4Off + 4) !== l4Len) return drop(ctx, Drop.TRUNCATED_TRANSPORT);
       amendUdp = true;
     }
   } else if (first && proto === ipv4.PROTO_TCP) {

@@ -48,6 +48,17 @@ export const POOL2 = 0xc0000202;
 /** The IPv4 peer the literal packets talk to: 198.51.100.7 (64:ff9b::c633:6407 from IPv6). */
 export const PEER4 = 0xc6336407;
 
+/** A plain UDP packet from 2001:db8::1 to 64:ff9b::198.51.100.7: its first use leases POOL1. */
+// deno-fmt-ignore
+export const UDP6_FROM_HOST = fixChecksums(hex(`
+  60000000                              // version 6, traffic class 0, flow label 0
+  000c1140                              // payload length 12, UDP, hop limit 64
+  20010db8 00000000 00000000 00000001   // source 2001:db8::1
+  0064ff9b 00000000 00000000 c6336407   // destination 64:ff9b::198.51.100.7
+  1f900035 000c0000                     // UDP 8080 > 53, length 12, checksum (filled in)
+  01020304                              // payload
+`));
+
 /**
  * An engine for a config, with its clock set to {@link T0_MS}.
  * @param toml config text
