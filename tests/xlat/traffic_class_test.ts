@@ -1,17 +1,9 @@
 import assert from "node:assert/strict";
 import { hex } from "../_util/packets.ts";
-import { BASE_TOML, engineFor, fixChecksums, run } from "./_build.ts";
+import { BASE_TOML, engineFor, fixChecksums, patch, run, UDP6_FROM_HOST } from "./_build.ts";
 
-/** UDP from 2001:db8::1 to 64:ff9b::198.51.100.7, traffic class 0x2a (DSCP AF11, ECT(0)). */
-// deno-fmt-ignore
-const UDP6 = fixChecksums(hex(`
-  62a00000                              // version 6, traffic class 0x2a, flow label 0
-  000c1140                              // payload length 12, UDP, hop limit 64
-  20010db8 00000000 00000000 00000001   // source 2001:db8::1
-  0064ff9b 00000000 00000000 c6336407   // destination 64:ff9b::198.51.100.7
-  1f900035 000c0000                     // UDP 8080 > 53, length 12, checksum (filled in)
-  01020304                              // payload
-`));
+/** UDP_FROM_HOST with traffic class 0x2a (DSCP AF11, ECT(0)); no checksum covers it. */
+const UDP6 = patch(UDP6_FROM_HOST, 0, 0x62, 0xa0);
 
 /** The reply: 198.51.100.7 → 192.0.2.1 (the first lease), TOS 0x2a. */
 // deno-fmt-ignore
