@@ -41,6 +41,7 @@ export { ConfigError, type ConfigProblem, formatConfigProblem } from "./config_e
 
 // One definition of a static map, shared with the lease table.
 import type { StaticMap } from "../lease/static_map.ts";
+import { MIN_MTU } from "../wire/ipv6.ts";
 export type { StaticMap };
 
 /** The validated configuration. Every object in it is frozen. */
@@ -109,7 +110,7 @@ export const DEFAULT_MTU = 1500;
 /** Default idle time of a dynamic lease in seconds (protomask 0.1's default). */
 export const DEFAULT_RESERVATION_DURATION_SECS = 7200;
 /** Smallest IPv6 link MTU (RFC 8200 §5). */
-export const IPV6_MIN_MTU = 1280;
+export const IPV6_MIN_MTU: number = MIN_MTU;
 /** Smallest IPv4 MTU (RFC 791). */
 export const IPV4_MIN_MTU = 68;
 /** Largest MTU without jumbograms. */

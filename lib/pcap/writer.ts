@@ -13,10 +13,12 @@
  * @module
  */
 
+import { LINKTYPE_RAW } from "./reader.ts";
+
 /** Snapshot length written in the global header. */
 export const PCAP_SNAPLEN = 65535;
 /** LINKTYPE_RAW: each record is a bare IPv4 or IPv6 packet. */
-export const PCAP_LINKTYPE_RAW = 101;
+export const PCAP_LINKTYPE_RAW: number = LINKTYPE_RAW;
 
 const PCAP_MAGIC_MICROS = 0xa1b2c3d4;
 const GLOBAL_HEADER_BYTES = 24;

@@ -27,6 +27,8 @@ import { sumBytes } from "./checksum.ts";
 
 /** Length of the fixed IPv6 header. */
 export const HEADER_LEN = 40;
+/** The IPv6 minimum link MTU (RFC 8200 §5). */
+export const MIN_MTU = 1280;
 /** Length of a Fragment extension header. */
 export const FRAGMENT_LEN = 8;
 /** Offset of the source address in the header. */

@@ -19,6 +19,7 @@
  * @module
  */
 
+import type { LeaseLookup } from "../lease/table.ts";
 import { COUNTER_COUNT } from "./drop.ts";
 
 /** Where the input packet is placed in `ctx.mem`. */
@@ -47,33 +48,17 @@ export const OUTPUT_CAPACITY: number = 192 * 1024;
 export const REASSEMBLY_OFFSET: number = OUTPUT_OFFSET + OUTPUT_CAPACITY;
 /** Bytes per reassembly slot (headroom + largest datagram). */
 export const REASSEMBLY_SLOT_BYTES: number = 65536 + 256;
+/** IPv6 → IPv4: packets up to this size get DF clear, larger ones DF set (RFC 7915 §5.1). */
+export const DF_THRESHOLD_BYTES = 1260;
 /** Most packets one input may produce. */
 export const MAX_EMIT = 128;
 
 /**
  * How the engine reaches the lease table (RFC 7915 leaves address mapping to
  * the implementation; this is protomask's split between translation and
- * state). `LeaseTable` in `lib/lease` implements it.
+ * state): the hot-path part of `LeaseTable`, which tests may fake.
  */
-export interface AddressMapper {
-  /**
-   * IPv6 source → IPv4 (static map, else live lease, else a new lease when
-   * `flags` has the allocate bit).
-   * @returns uint32 address, -1 (no mapping) or -2 (pool exhausted)
-   */
-  v4For6(buf: Uint8Array, off: number, nowSecs: number, flags: number): number;
-  /**
-   * IPv4 destination → IPv6 written at `out[outOff]`.
-   * @returns 1 when written, 0 when the address has no mapping
-   */
-  v6For4(v4: number, out: Uint8Array, outOff: number, nowSecs: number, flags: number): number;
-  /** Static (RFC 7757 EAM) lookup only. @returns uint32 or -1 */
-  staticV4For6(buf: Uint8Array, off: number): number;
-  /** Static (RFC 7757 EAM) lookup only. @returns 1 when written, else 0 */
-  staticV6For4(v4: number, out: Uint8Array, outOff: number): number;
-  /** Whether the IPv4 address is one of the translator's mapped addresses. */
-  owns4(v4: number): boolean;
-}
+export type AddressMapper = LeaseLookup;
 
 /** Engine settings, resolved from the config into numbers and bytes. */
 export interface EngineSettings {

@@ -17,7 +17,7 @@ import { adjust, checksum, sumBytes, sumIpv4 } from "../wire/checksum.ts";
 import * as icmp from "../wire/icmp.ts";
 import * as ipv4 from "../wire/ipv4.ts";
 import * as ipv6 from "../wire/ipv6.ts";
-import { TMP_IDST, TMP_ISRC, TMP_SRC, type XlatContext } from "./context.ts";
+import { DF_THRESHOLD_BYTES, TMP_IDST, TMP_ISRC, TMP_SRC, type XlatContext } from "./context.ts";
 import { Drop } from "./drop.ts";
 import { reserve } from "./emit.ts";
 import { MAX_ICMP4_ERROR, MAX_ICMP6_ERROR } from "./icmp_gen.ts";
@@ -31,8 +31,6 @@ import {
 
 /** RFC 4884 §4.1: the original datagram is padded to at least this many bytes. */
 const MIN_ORIGINAL_DATAGRAM = 128;
-/** The IPv6 minimum MTU (RFC 8200 §5). */
-const IPV6_MIN_MTU = 1280;
 
 /**
  * Lays out the translated error body per RFC 4884 §4–5 and Jool's rules:
@@ -228,7 +226,7 @@ export function icmp4ErrorTo6(
     let mtu4 = v.getUint16(ic + 6);
     if (mtu4 === 0) mtu4 = plateauBelow(itotal);
     const grow = ifrag ? 28 : 20;
-    rest6 = Math.max(IPV6_MIN_MTU, Math.min(mtu4 + grow, s.mtu6, s.mtu4 + grow));
+    rest6 = Math.max(ipv6.MIN_MTU, Math.min(mtu4 + grow, s.mtu6, s.mtu4 + grow));
   }
   v.setUint32(ic6 + 4, rest6 >>> 0);
   if (hasLen6 && ext) v.setUint8(ic6 + 4, padded >> 3);
@@ -377,7 +375,7 @@ export function icmp6ErrorTo4(
   const copyLen = innerLen - ipv4.HEADER_LEN;
   b.copyWithin(i4 + ipv4.HEADER_LEN, p, p + Math.max(0, copyLen));
   const itotal4 = ipv4.HEADER_LEN + upperLen;
-  const iflags = ifragOff >= 0 ? ifragWord : (itotal4 > 1260 ? ipv4.FLAG_DF : 0);
+  const iflags = ifragOff >= 0 ? ifragWord : (itotal4 > DF_THRESHOLD_BYTES ? ipv4.FLAG_DF : 0);
   ipv4.writeHeader(
     b,
     v,

@@ -51,15 +51,6 @@ export function expireReassembly(ctx: XlatContext): number {
   return n;
 }
 
-/**
- * Length of the datagram returned by the last successful reassembly.
- * @param ctx engine context
- * @returns bytes, header included
- */
-export function reassembledLength(ctx: XlatContext): number {
-  return ctx.reassembledLen;
-}
-
 function findSlot(ctx: XlatContext, family: number, keyLen: number): number {
   const k = ctx.slotKey;
   let free = -1;
@@ -154,7 +145,7 @@ function store(
  * @param off IPv4 header of the fragment
  * @param ihl its header length
  * @param total its total length
- * @returns offset of the complete datagram (see {@link reassembledLength}),
+ * @returns offset of the complete datagram (its length is in `ctx.reassembledLen`),
  *   or -REASSEMBLY_HELD while incomplete, or another -reason
  */
 export function reassemble4(ctx: XlatContext, off: number, ihl: number, total: number): number {
@@ -205,7 +196,7 @@ export function reassemble4(ctx: XlatContext, off: number, ihl: number, total: n
  * @param fragOff offset of its Fragment header
  * @param dataOff offset of the fragment's payload
  * @param dataLen payload length
- * @returns offset of the complete datagram (see {@link reassembledLength}),
+ * @returns offset of the complete datagram (its length is in `ctx.reassembledLen`),
  *   or -REASSEMBLY_HELD while incomplete, or another -reason
  */
 export function reassemble6(

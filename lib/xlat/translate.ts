@@ -23,7 +23,9 @@ import { adjust, checksum, sumBytes, sumIpv4 } from "../wire/checksum.ts";
 import * as icmp from "../wire/icmp.ts";
 import * as ipv4 from "../wire/ipv4.ts";
 import * as ipv6 from "../wire/ipv6.ts";
+import { LEASE_ALLOCATE, LEASE_REFRESH, MAP_EXHAUSTED } from "../lease/table.ts";
 import {
+  DF_THRESHOLD_BYTES,
   INPUT_CAPACITY,
   INPUT_OFFSET,
   OUTPUT_OFFSET,
@@ -37,22 +39,12 @@ import { emitFragments4, emitFragments6 } from "./fragment.ts";
 import { echoReply4, echoReply6, sendIcmp4Error, sendIcmp6Error } from "./icmp_gen.ts";
 import { icmp4ErrorTo6, icmp6ErrorTo4 } from "./icmp_error.ts";
 import { V4_TO_V6_TYPE_CODE, V6_TO_V4_TYPE_CODE } from "./icmp_map.ts";
-import { reassemble4, reassemble6, reassembledLength } from "./reassembly.ts";
-
-/** Lease-table flag: refresh the lease's last-seen time. */
-export const LEASE_REFRESH = 1;
-/** Lease-table flag: create a lease when none exists. */
-export const LEASE_ALLOCATE = 2;
+import { reassemble4, reassemble6 } from "./reassembly.ts";
 
 /** `from4`/`from6` flag: the 4→6 leg of an internal hairpin (RFC 7757 §4.2). */
 const FLAG_HAIRPIN = 1;
 /** `from4`/`from6` flag: the packet was reassembled from fragments. */
 const FLAG_REASSEMBLED = 2;
-
-/** IPv6 packets up to this many bytes become IPv4 packets with DF clear (RFC 7915 §5.1). */
-const DF_THRESHOLD = 1260;
-/** The IPv6 minimum MTU (RFC 8200 §5). */
-const IPV6_MIN_MTU = 1280;
 
 /**
  * Translates the packet of `len` bytes at `INPUT_OFFSET` in `ctx.mem`.
@@ -148,6 +140,18 @@ function isExtensionHeader(nh: number): boolean {
 /** Whether an IPv6 address is link-local (fe80::/10). */
 function isLinkLocal6(b: Uint8Array, off: number): boolean {
   return b[off] === 0xfe && (b[off + 1]! & 0xc0) === 0x80;
+}
+
+/** A packet for the translator's own address: answer an Echo Request (H-04), drop the rest. */
+function toSelf6(
+  ctx: XlatContext,
+  off: number,
+  l4Off: number,
+  end: number,
+  whole: boolean,
+): number {
+  if (whole && echoReply6(ctx, off, l4Off, end) > 0) return ctx.emitted;
+  return drop(ctx, Drop.TO_SELF);
 }
 
 /**
@@ -253,10 +257,7 @@ function from6(ctx: XlatContext, off: number, len: number, flags: number, reasmI
 
   // Packets for the translator itself (H-04: answer pings).
   if (ipv6.addressEqual(b, dstOff, s.address6, 0)) {
-    if (nh === ipv6.NH_ICMPV6 && !isFrag && echoReply6(ctx, off, l4Off, end) > 0) {
-      return ctx.emitted;
-    }
-    return drop(ctx, Drop.TO_SELF);
+    return toSelf6(ctx, off, l4Off, end, nh === ipv6.NH_ICMPV6 && !isFrag);
   }
 
   // Destination: static (RFC 7757 EAM) first, then the RFC 6052 prefix.
@@ -275,10 +276,7 @@ function from6(ctx: XlatContext, off: number, len: number, flags: number, reasmI
   }
   if (isMulticastOrBroadcast4(dst4)) return drop(ctx, Drop.MULTICAST_DESTINATION);
   if (dst4 === s.address4) {
-    if (nh === ipv6.NH_ICMPV6 && !isFrag && echoReply6(ctx, off, l4Off, end) > 0) {
-      return ctx.emitted;
-    }
-    return drop(ctx, Drop.TO_SELF);
+    return toSelf6(ctx, off, l4Off, end, nh === ipv6.NH_ICMPV6 && !isFrag);
   }
 
   // Hop limit (RFC 7915 §5.1: the translator is a router).
@@ -294,7 +292,7 @@ function from6(ctx: XlatContext, off: number, len: number, flags: number, reasmI
     const r = reassemble6(ctx, off, fragOff, l4Off, l4Len);
     if (r < 0) return drop(ctx, -r);
     ctx.counters[Stat.REASSEMBLED]!++;
-    return from6(ctx, r, reassembledLength(ctx), FLAG_REASSEMBLED, fragId);
+    return from6(ctx, r, ctx.reassembledLen, FLAG_REASSEMBLED, fragId);
   }
 
   const tc = s.overrideTos >= 0 ? s.overrideTos : ipv6.trafficClass(v, off);
@@ -324,7 +322,7 @@ function from6(ctx: XlatContext, off: number, len: number, flags: number, reasmI
     id = reasmId & 0xffff;
     flagsOff = 0;
   } else {
-    df = total4 > DF_THRESHOLD;
+    df = total4 > DF_THRESHOLD_BYTES;
     id = nextId(ctx);
     flagsOff = df ? ipv4.FLAG_DF : 0;
   }
@@ -332,7 +330,7 @@ function from6(ctx: XlatContext, off: number, len: number, flags: number, reasmI
   if (total4 > s.mtu4) {
     if (df || (fragOff >= 0 && (flags & FLAG_REASSEMBLED) === 0)) {
       if (first) {
-        const mtu = Math.max(IPV6_MIN_MTU, s.mtu4 + 20);
+        const mtu = Math.max(ipv6.MIN_MTU, s.mtu4 + 20);
         sendIcmp6Error(ctx, icmp.V6_PACKET_TOO_BIG, 0, mtu, off, pktLen, icmpType);
       }
       return drop(ctx, Drop.PACKET_TOO_BIG);
@@ -369,7 +367,7 @@ function from6(ctx: XlatContext, off: number, len: number, flags: number, reasmI
       return drop(ctx, Drop.SOURCE_NOT_TRANSLATABLE);
     }
     src4 = ctx.mapper.v4For6(b, srcOff, ctx.nowSecs, LEASE_ALLOCATE | LEASE_REFRESH);
-    if (src4 === -2) {
+    if (src4 === MAP_EXHAUSTED) {
       return policy6(ctx, Drop.POOL_EXHAUSTED, icmp.V6_CODE_ADDR_UNREACH, off, pktLen, nh);
     }
     if (src4 < 0) {
@@ -521,7 +519,7 @@ function from4(ctx: XlatContext, off: number, len: number, flags: number): numbe
       const r = reassemble4(ctx, off, ihl, total);
       if (r < 0) return drop(ctx, -r);
       ctx.counters[Stat.REASSEMBLED]!++;
-      return from4(ctx, r, reassembledLength(ctx), FLAG_REASSEMBLED | (flags & FLAG_HAIRPIN));
+      return from4(ctx, r, ctx.reassembledLen, FLAG_REASSEMBLED | (flags & FLAG_HAIRPIN));
     }
     if (l4Len < icmp.HEADER_LEN) return drop(ctx, Drop.TRUNCATED_TRANSPORT);
     if (isError) {

@@ -11,6 +11,7 @@
 import { parseConfig } from "../../lib/config/config.ts";
 import { translateCapture } from "../../lib/daemon/offline.ts";
 import { readCapture } from "../../lib/pcap/reader.ts";
+import { addWords, fold } from "../_util/packets.ts";
 
 /** A case's translator config as the manifest gives it. */
 export interface JoolConfig {
@@ -89,11 +90,7 @@ export function configToml(c: JoolConfig): string {
 }
 
 function sum16(b: Uint8Array, off: number, len: number): number {
-  let s = 0;
-  for (let i = 0; i < len - 1; i += 2) s += (b[off + i]! << 8) | b[off + i + 1]!;
-  if (len & 1) s += b[off + len - 1]! << 8;
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  return s;
+  return fold(addWords(b, off, off + len, 0));
 }
 
 function verify(pkt: Uint8Array, r: IgnoreRange): string | null {
