@@ -1,0 +1,351 @@
+/**
+ * The libc symbols protomask needs, opened once per thread (main thread or Worker) through
+ * `Deno.dlopen`, plus `errno` and {@link SysError}.
+ *
+ * Two calling styles:
+ * - setup calls (`open`, `ioctl`, `socket`, …) take `Uint8Array` arguments and throw
+ *   {@link SysError} on failure;
+ * - the hot path ({@link readInto}, {@link writeFrom}) passes the buffer as a plain address
+ *   (`usize`): the base address of a `Uint8Array` is looked up once and cached, so a call
+ *   allocates nothing and returns the byte count or a negative errno, never throwing.
+ *
+ * Linux x86_64/aarch64 (LP64, glibc) only.
+ *
+ * @module
+ */
+
+/** Operation not permitted. */
+export const EPERM = 1;
+/** No such file or directory. */
+export const ENOENT = 2;
+/** Interrupted system call. */
+export const EINTR = 4;
+/** I/O error. */
+export const EIO = 5;
+/** Bad file descriptor. */
+export const EBADF = 9;
+/** Resource temporarily unavailable (non-blocking and nothing to read). */
+export const EAGAIN = 11;
+/** Permission denied. */
+export const EACCES = 13;
+/** Device or resource busy. */
+export const EBUSY = 16;
+/** File exists. */
+export const EEXIST = 17;
+/** No such device. */
+export const ENODEV = 19;
+/** Invalid argument. */
+export const EINVAL = 22;
+/** Connection timed out (used for netlink replies that never come). */
+export const ETIMEDOUT = 110;
+
+/** `open(2)` flag: read and write. */
+export const O_RDWR = 0x2;
+/** `open(2)` flag: non-blocking I/O. */
+export const O_NONBLOCK = 0x800;
+/** `open(2)` flag: close on exec. */
+export const O_CLOEXEC = 0x80000;
+/** `fcntl(2)` command: get file status flags. */
+export const F_GETFL = 3;
+/** `fcntl(2)` command: set file status flags. */
+export const F_SETFL = 4;
+/** `poll(2)` event: data to read. */
+export const POLLIN = 0x1;
+/** `poll(2)` event: writable. */
+export const POLLOUT = 0x4;
+
+const ERRNO_NAMES: Readonly<Record<number, string>> = {
+  1: "EPERM",
+  2: "ENOENT",
+  3: "ESRCH",
+  4: "EINTR",
+  5: "EIO",
+  6: "ENXIO",
+  9: "EBADF",
+  11: "EAGAIN",
+  12: "ENOMEM",
+  13: "EACCES",
+  14: "EFAULT",
+  16: "EBUSY",
+  17: "EEXIST",
+  19: "ENODEV",
+  22: "EINVAL",
+  23: "ENFILE",
+  24: "EMFILE",
+  25: "ENOTTY",
+  28: "ENOSPC",
+  34: "ERANGE",
+  36: "ENAMETOOLONG",
+  38: "ENOSYS",
+  61: "ENODATA",
+  90: "EMSGSIZE",
+  93: "EPROTONOSUPPORT",
+  95: "EOPNOTSUPP",
+  97: "EAFNOSUPPORT",
+  98: "EADDRINUSE",
+  99: "EADDRNOTAVAIL",
+  100: "ENETDOWN",
+  101: "ENETUNREACH",
+  105: "ENOBUFS",
+  110: "ETIMEDOUT",
+  113: "EHOSTUNREACH",
+};
+
+const ERRNO_HINTS: Readonly<Record<number, string>> = {
+  1: "needs root or CAP_NET_ADMIN",
+  13: "needs root or CAP_NET_ADMIN",
+  16: "device busy (another process has it?)",
+  17: "already exists",
+  2: "no such file or directory",
+  19: "no such device",
+  22: "invalid argument",
+  99: "address not available",
+  110: "no reply in time",
+};
+
+/**
+ * The symbolic name of an errno value.
+ *
+ * @param errno a positive errno
+ * @returns e.g. `"EPERM"`, or `"E<n>"` for numbers this table does not know
+ */
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES[errno] ?? `E${errno}`;
+}
+
+/** A failed system call: which call, its errno, and a hint for the operator. */
+export class SysError extends Error {
+  /** The call or operation that failed, e.g. `"ioctl(TUNSETIFF)"`. */
+  call: string;
+  /** The positive errno. */
+  errno: number;
+  /** The errno's symbolic name, e.g. `"EPERM"`. */
+  code: string;
+
+  /**
+   * Builds the error; the message is `<call>: <CODE> (<hint>)[: <detail>]`.
+   *
+   * @param call the call or operation, e.g. `"open(/dev/net/tun)"`
+   * @param errno the positive errno
+   * @param detail optional extra context appended to the message
+   */
+  constructor(call: string, errno: number, detail?: string) {
+    const code = errnoName(errno);
+    const hint = ERRNO_HINTS[errno] ?? `errno ${errno}`;
+    super(`${call}: ${code} (${hint})${detail ? `: ${detail}` : ""}`);
+    this.name = "SysError";
+    this.call = call;
+    this.errno = errno;
+    this.code = code;
+  }
+}
+
+const SYMBOLS = {
+  open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  // Hot path: addresses and lengths go in as plain numbers (Deno accepts a number for a
+  // `usize` parameter at run time; its types say bigint, see HotSymbols), and the ssize_t
+  // result is read as i32 (its low half, exact for packet sizes and -1): an `isize` result
+  // would be a fresh BigInt per call.
+  read: { parameters: ["i32", "usize", "usize"], result: "i32" },
+  write: { parameters: ["i32", "usize", "usize"], result: "i32" },
+  // The same `read`, run on a Deno thread-pool thread and returned as a promise.
+  read_nb: {
+    name: "read",
+    parameters: ["i32", "usize", "usize"],
+    result: "i32",
+    nonblocking: true,
+  },
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  poll: { parameters: ["usize", "usize", "i32"], result: "i32" },
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  sendto: {
+    parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"],
+    result: "isize",
+  },
+  recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  if_nametoindex: { parameters: ["buffer"], result: "u32" },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The raw symbols of libc as `Deno.dlopen` returns them. */
+export type LibcSymbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+
+/** The hot-path symbols typed as Deno calls them with numbers (see the note in SYMBOLS). */
+interface HotSymbols {
+  read(fd: number, addr: number, len: number): number;
+  write(fd: number, addr: number, len: number): number;
+  read_nb(fd: number, addr: number, len: number): Promise<number>;
+  poll(fdsAddr: number, nfds: number, timeoutMs: number): number;
+}
+
+let lib: Deno.DynamicLibrary<typeof SYMBOLS> | null = null;
+let hot: HotSymbols | null = null;
+let errnoView: Deno.UnsafePointerView | null = null;
+let cachedBuf: Uint8Array | null = null;
+let cachedBase = 0;
+
+/**
+ * The libc symbols of this thread, opening libc on first use.
+ *
+ * @returns the symbol table (each Worker gets its own, since `Deno.dlopen` is per thread)
+ */
+export function libc(): LibcSymbols {
+  if (lib === null) {
+    lib = Deno.dlopen("libc.so.6", SYMBOLS);
+    hot = lib.symbols as unknown as HotSymbols;
+    const p = lib.symbols.__errno_location();
+    if (p === null) throw new Error("__errno_location() returned NULL");
+    errnoView = new Deno.UnsafePointerView(p);
+  }
+  return lib.symbols;
+}
+
+/**
+ * The calling thread's `errno`; read it right after the call that failed.
+ *
+ * @returns the current errno value
+ */
+export function errno(): number {
+  if (errnoView === null) libc();
+  return errnoView!.getInt32(0);
+}
+
+/**
+ * The address of `buf[0]` as a number, cached for the last buffer asked about, so the hot
+ * path pays for `Deno.UnsafePointer.of` once per buffer, not per packet.
+ *
+ * @param buf a buffer that stays alive (and is not detached) while its address is used
+ * @returns the address of the first byte
+ */
+export function addressOf(buf: Uint8Array): number {
+  if (buf === cachedBuf) return cachedBase;
+  libc();
+  const p = Deno.UnsafePointer.of(buf as Uint8Array<ArrayBuffer>);
+  const base = Number(Deno.UnsafePointer.value(p));
+  cachedBuf = buf;
+  cachedBase = base;
+  return base;
+}
+
+/**
+ * `read(2)` into `buf[off .. off + cap)` without allocating.
+ *
+ * @param fd file descriptor
+ * @param buf destination buffer (keep using the same one: its address is cached)
+ * @param off first byte to fill
+ * @param cap bytes available
+ * @returns bytes read, or a negative errno; never throws
+ */
+export function readInto(fd: number, buf: Uint8Array, off: number, cap: number): number {
+  const base = buf === cachedBuf ? cachedBase : addressOf(buf);
+  const n = hot!.read(fd, base + off, cap);
+  return n >= 0 ? n : -errnoView!.getInt32(0);
+}
+
+/**
+ * `write(2)` from `buf[off .. off + len)` without allocating.
+ *
+ * @param fd file descriptor
+ * @param buf source buffer (keep using the same one: its address is cached)
+ * @param off first byte to send
+ * @param len bytes to send
+ * @returns bytes written, or a negative errno; never throws
+ */
+export function writeFrom(fd: number, buf: Uint8Array, off: number, len: number): number {
+  const base = buf === cachedBuf ? cachedBase : addressOf(buf);
+  const n = hot!.write(fd, base + off, len);
+  return n >= 0 ? n : -errnoView!.getInt32(0);
+}
+
+/**
+ * `read(2)` on a Deno thread-pool thread: the calling thread's event loop keeps running and
+ * the result arrives as a promise (one allocation per call).
+ *
+ * @param fd file descriptor
+ * @param buf destination buffer; must not be touched until the promise settles
+ * @param off first byte to fill
+ * @param cap bytes available
+ * @returns bytes read, or `-EIO` on any failure (errno lives on the pool thread and is lost)
+ */
+export async function readIntoAsync(
+  fd: number,
+  buf: Uint8Array,
+  off: number,
+  cap: number,
+): Promise<number> {
+  const base = buf === cachedBuf ? cachedBase : addressOf(buf);
+  const n = await hot!.read_nb(fd, base + off, cap);
+  return n >= 0 ? n : -EIO;
+}
+
+/**
+ * Encodes a string as a NUL-terminated C string.
+ *
+ * @param s the text (UTF-8 encoded)
+ * @returns the bytes plus a trailing zero
+ */
+export function cString(s: string): Uint8Array<ArrayBuffer> {
+  const b = new TextEncoder().encode(s);
+  const out = new Uint8Array(b.length + 1);
+  out.set(b);
+  return out;
+}
+
+/**
+ * Checks the result of a setup call and throws on failure.
+ *
+ * @param call name of the call for the message, e.g. `"open(/dev/net/tun)"`
+ * @param r the call's return value (`-1` or negative means failure)
+ * @returns `r` as a number when it is not negative
+ * @throws {SysError} when `r < 0`, carrying the current errno
+ */
+export function check(call: string, r: number | bigint): number {
+  const n = Number(r);
+  if (n < 0) throw new SysError(call, errno());
+  return n;
+}
+
+/**
+ * Closes a file descriptor, ignoring errors (for cleanup paths).
+ *
+ * @param fd the descriptor; negative values are ignored
+ */
+export function closeQuietly(fd: number): void {
+  if (fd >= 0) libc().close(fd);
+}
+
+/** A reusable one-entry `struct pollfd` with its address cached, so polling allocates nothing. */
+export class PollFd {
+  /** The 8 bytes of `struct pollfd { int fd; short events; short revents; }`. */
+  readonly bytes: Uint8Array<ArrayBuffer> = new Uint8Array(8);
+  readonly #view = new DataView(this.bytes.buffer);
+  readonly #addr: number;
+
+  /** Allocates the struct and looks up its address once. */
+  constructor() {
+    libc();
+    this.#addr = Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(this.bytes)));
+  }
+
+  /**
+   * `poll(2)` on one descriptor.
+   *
+   * @param fd descriptor to wait on
+   * @param events `POLLIN`, `POLLOUT`, …
+   * @param timeoutMs how long to wait; `-1` forever, `0` just check
+   * @returns the `revents` bits (0 on timeout), or a negative errno
+   */
+  wait(fd: number, events: number, timeoutMs: number): number {
+    // struct pollfd is host-endian; the LP64 Linux targets we support are little-endian.
+    this.#view.setInt32(0, fd, true);
+    this.#view.setInt16(4, events, true);
+    this.#view.setInt16(6, 0, true);
+    const r = hot!.poll(this.#addr, 1, timeoutMs);
+    if (r < 0) return -errnoView!.getInt32(0);
+    if (r === 0) return 0;
+    return this.#view.getUint16(6, true);
+  }
+}
