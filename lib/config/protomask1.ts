@@ -1,0 +1,355 @@
+/**
+ * protomask 1.x JSON configuration → the same validated, frozen {@link Config} that
+ * {@link parseConfig} returns, with messages that name the JSON keys the user wrote.
+ *
+ * protomask 1.x (`src/args/protomask.rs`, struct `Config`) reads a JSON object with the keys
+ * `prefix` (RFC 6052 prefix, default `64:ff9b::/96`), `pool` (IPv4 prefixes), `static_map`,
+ * `reservation_timeout` (seconds, default 7200), `prometheus_bind_addr` and `queues`. Its
+ * `static_map` is declared as a list of `(Ipv4Addr, Ipv6Addr)` pairs — a JSON array
+ * `["192.0.2.1", "2001:db8::1"]` — while its example `config/protomask.json` writes objects
+ * `{"ipv4": "192.0.2.1", "ipv6": "2001:db8::1"}`; both shapes are accepted here. Keys that
+ * make no sense in this version (`prometheus_bind_addr`, `queues`) are accepted and reported
+ * back as warnings; any other key is an error with a suggestion, as in the TOML path.
+ *
+ * The JSON is turned into the equivalent TOML-shaped tree (`[Interface] Prefix, Pool`;
+ * `[Rules] MapStatic, ReservationDuration`) and validated by `parseConfig()` itself, so both
+ * formats accept and reject exactly the same values; each problem is then renamed back to
+ * the JSON key (`static_map[1].ipv4`). The same machinery ({@link KeyOrigins},
+ * {@link validateTree}) lets command-line flags name themselves in messages. Pure: no I/O.
+ *
+ * @module
+ */
+
+import { stringify } from "smol-toml";
+import { type Config, ConfigError, type ConfigProblem, parseConfig } from "./config.ts";
+import { readJson } from "./json_text.ts";
+import { suggestKey } from "./levenshtein.ts";
+
+/** The keys of a protomask 1.x JSON configuration, in upstream's order. */
+export const PROTOMASK1_KEYS = [
+  "prefix",
+  "pool",
+  "static_map",
+  "reservation_timeout",
+  "prometheus_bind_addr",
+  "queues",
+] as const;
+
+/** The keys of one `static_map` entry in its object form. */
+export const PROTOMASK1_STATIC_MAP_KEYS = ["ipv4", "ipv6"] as const;
+
+/** A TOML-shaped configuration tree, as `parseConfig()` would read it from TOML text. */
+export type ConfigTree = Record<string, unknown>;
+
+/** Where one key path of a {@link ConfigTree} came from, for messages. */
+export interface KeyOrigin {
+  /** What the user wrote: a JSON key path (`static_map[1].ipv4`) or a flag (`--pool-prefix`). */
+  label: string;
+  /** The value as the user gave it (JSON value or flag text). */
+  raw: unknown;
+  /** A command-line flag: shown as `--flag 'value'` rather than `key = value`. */
+  flag: boolean;
+  /** Replaces the validator's message (for shapes the TOML message would describe wrongly). */
+  message?: string;
+}
+
+/**
+ * Origins by TOML key path, exactly as `parseConfig()` spells paths in its problems
+ * (`Interface.Pool[0]`, `Rules.MapStatic[2].v4`). Paths without an entry keep their name.
+ */
+export type KeyOrigins = Map<string, KeyOrigin>;
+
+/** A protomask 1.x JSON text, read into a tree but not validated yet. */
+export interface Protomask1Tree {
+  /** The TOML-shaped tree (only `Interface` and `Rules` keys that the JSON set). */
+  tree: ConfigTree;
+  /** Where each key of the tree came from. */
+  origins: KeyOrigins;
+  /** Problems found while reading the JSON (syntax, unknown keys, entry shapes). */
+  problems: ConfigProblem[];
+  /** Keys accepted but ignored, one sentence each. */
+  warnings: string[];
+}
+
+/** A validated protomask 1.x configuration. */
+export interface Protomask1Result {
+  /** The configuration, as `parseConfig()` would return it for the equivalent TOML. */
+  config: Config;
+  /** Keys that were accepted but have no effect here, one sentence each. */
+  warnings: string[];
+}
+
+/** Stand-in for JSON `null`, which TOML cannot hold: a boolean, reported as "null". */
+const NULL_STAND_IN = false;
+
+const STATIC_MAP_SHAPE = 'expected {"ipv4": "<IPv4>", "ipv6": "<IPv6>"} or ["<IPv4>", "<IPv6>"]';
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Names a JSON value's type for messages ("a string", "null", "an object"). */
+export function describeJsonType(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "object") return "an object";
+  if (typeof v === "number") return Number.isInteger(v) ? "an integer" : "a number";
+  if (typeof v === "string") return "a string";
+  return `a ${typeof v}`;
+}
+
+/**
+ * A JSON value as a TOML tree value: `null` becomes a stand-in the validator rejects (its
+ * message is reworded by {@link validateTree}); integers beyond 2^53 are clamped so the TOML
+ * stays valid (the message shows the value as written).
+ */
+function toTreeValue(v: unknown): unknown {
+  if (v === null) return NULL_STAND_IN;
+  if (typeof v === "number" && Number.isInteger(v) && !Number.isSafeInteger(v)) {
+    return Math.sign(v) * Number.MAX_SAFE_INTEGER;
+  }
+  if (Array.isArray(v)) return v.map(toTreeValue);
+  if (isObject(v)) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toTreeValue(x)]));
+  }
+  return v;
+}
+
+function unknownKey(label: string, key: string, allowed: readonly string[]): ConfigProblem {
+  const near = suggestKey(key, allowed);
+  let message = near === null
+    ? `unknown key (allowed: ${allowed.join(", ")})`
+    : `unknown key (did you mean "${near}"?)`;
+  if (key === "interface") {
+    message = "unknown key (protomask 1.x sets the TUN name with -i/--interface, not in JSON)";
+  }
+  return { path: label, value: undefined, message };
+}
+
+function readStaticMap(
+  raw: unknown,
+  origins: KeyOrigins,
+  problems: ConfigProblem[],
+): unknown {
+  const out: unknown[] = [];
+  if (!Array.isArray(raw)) return toTreeValue(raw);
+  raw.forEach((entry, i) => {
+    const label = `static_map[${i}]`;
+    const path = `Rules.MapStatic[${i}]`;
+    if (isObject(entry)) {
+      origins.set(path, { label, raw: entry, flag: false });
+      const item: Record<string, unknown> = {};
+      for (const [key, v] of Object.entries(entry)) {
+        if (key === "ipv4" || key === "ipv6") {
+          const side = key === "ipv4" ? "v4" : "v6";
+          item[side] = toTreeValue(v);
+        } else {
+          problems.push(unknownKey(`${label}.${key}`, key, PROTOMASK1_STATIC_MAP_KEYS));
+        }
+      }
+      for (const [key, side] of [["ipv4", "v4"], ["ipv6", "v6"]] as const) {
+        origins.set(`${path}.${side}`, {
+          label: `${label}.${key}`,
+          raw: entry[key],
+          flag: false,
+        });
+      }
+      out.push(item);
+    } else if (Array.isArray(entry) && entry.length === 2) {
+      origins.set(path, { label, raw: entry, flag: false });
+      origins.set(`${path}.v4`, { label: `${label}[0]`, raw: entry[0], flag: false });
+      origins.set(`${path}.v6`, { label: `${label}[1]`, raw: entry[1], flag: false });
+      out.push({ v4: toTreeValue(entry[0]), v6: toTreeValue(entry[1]) });
+    } else {
+      const got = Array.isArray(entry)
+        ? `an array of ${entry.length} item${entry.length === 1 ? "" : "s"}`
+        : describeJsonType(entry);
+      origins.set(path, {
+        label,
+        raw: entry,
+        flag: false,
+        message: `${STATIC_MAP_SHAPE}, got ${got}`,
+      });
+      out.push(toTreeValue(entry));
+    }
+  });
+  return out;
+}
+
+/**
+ * Reads protomask 1.x JSON text into a TOML-shaped tree without validating the values.
+ *
+ * @param text the JSON text
+ * @returns the tree, where each key came from, the JSON-level problems (syntax error with
+ *   line and column, unknown keys, malformed `static_map` entries) and the warnings
+ */
+export function readProtomask1Tree(text: string): Protomask1Tree {
+  const origins: KeyOrigins = new Map();
+  const problems: ConfigProblem[] = [];
+  const warnings: string[] = [];
+  const tree: ConfigTree = {};
+  const json = readJson(text);
+  if (!json.ok) {
+    const { line, column, reason } = json.error;
+    problems.push({
+      path: "",
+      value: undefined,
+      message: `JSON syntax error at line ${line}, column ${column}: ${reason}`,
+      line,
+      column,
+    });
+    return { tree, origins, problems, warnings };
+  }
+  const doc = json.value;
+  if (!isObject(doc)) {
+    problems.push({
+      path: "",
+      value: undefined,
+      message: 'expected a JSON object such as {"pool": ["192.0.2.0/24"]}, got ' +
+        describeJsonType(doc),
+    });
+    return { tree, origins, problems, warnings };
+  }
+  const iface: ConfigTree = {};
+  const rules: ConfigTree = {};
+  origins.set("Interface.Pool", { label: "pool", raw: doc.pool, flag: false });
+  origins.set("Rules.MapStatic", { label: "static_map", raw: doc.static_map, flag: false });
+  for (const [key, v] of Object.entries(doc)) {
+    switch (key) {
+      case "prefix":
+        iface.Prefix = toTreeValue(v);
+        origins.set("Interface.Prefix", { label: key, raw: v, flag: false });
+        break;
+      case "pool":
+        iface.Pool = toTreeValue(v);
+        if (Array.isArray(v)) {
+          v.forEach((p, i) => {
+            origins.set(`Interface.Pool[${i}]`, { label: `pool[${i}]`, raw: p, flag: false });
+          });
+        }
+        break;
+      case "static_map":
+        rules.MapStatic = readStaticMap(v, origins, problems);
+        break;
+      case "reservation_timeout":
+        rules.ReservationDuration = toTreeValue(v);
+        origins.set("Rules.ReservationDuration", { label: key, raw: v, flag: false });
+        break;
+      case "prometheus_bind_addr":
+        if (v !== null) {
+          warnings.push(
+            `prometheus_bind_addr = ${JSON.stringify(v)} ignored: this version has no ` +
+              "Prometheus endpoint",
+          );
+        }
+        break;
+      case "queues":
+        if (v !== null) {
+          warnings.push(
+            `queues = ${JSON.stringify(v)} ignored: this version reads the TUN device ` +
+              "through one queue",
+          );
+        }
+        break;
+      default:
+        problems.push(unknownKey(key, key, PROTOMASK1_KEYS));
+    }
+  }
+  if (Object.keys(iface).length > 0) tree.Interface = iface;
+  if (Object.keys(rules).length > 0) tree.Rules = rules;
+  return { tree, origins, problems, warnings };
+}
+
+/** A value as `formatConfigProblem()` should show it: JSON integers as integers. */
+function displayValue(raw: unknown): unknown {
+  if (typeof raw === "number" && Number.isSafeInteger(raw)) return BigInt(raw);
+  if (Array.isArray(raw)) return raw.map(displayValue);
+  if (isObject(raw)) {
+    return Object.fromEntries(Object.entries(raw).map(([k, x]) => [k, displayValue(x)]));
+  }
+  return raw;
+}
+
+const TOML_PATH_IN_TEXT = /\b(?:Interface|Rules)\.[A-Za-z0-9]+(?:\[\d+\])?(?:\.v[46])?/g;
+
+/** Shows an origin inside a message: the JSON key, or `--flag 'value'`. */
+function mention(o: KeyOrigin): string {
+  return o.flag && o.raw !== undefined ? `${o.label} '${String(o.raw)}'` : o.label;
+}
+
+/** Renames one validator problem after where its key came from. */
+function relabel(p: ConfigProblem, origins: KeyOrigins): ConfigProblem {
+  let message = p.message.replace(TOML_PATH_IN_TEXT, (path) => {
+    const o = origins.get(path);
+    return o === undefined ? path : mention(o);
+  });
+  const o = origins.get(p.path);
+  if (o === undefined) return { ...p, message };
+  if (o.message !== undefined && /^expected a table/.test(p.message)) message = o.message;
+  if (!o.flag) {
+    message = message.replace(/, got a table$/, ", got an object");
+    if (o.raw === null) message = message.replace(/, got a boolean$/, ", got null");
+    if (o.raw === undefined && message === "missing key" && /\[[01]\]$/.test(o.label)) {
+      message = "missing item";
+    }
+  }
+  if (o.flag) return { path: mention(o), value: undefined, message };
+  const value = p.value === undefined || o.raw === undefined ? p.value : displayValue(o.raw);
+  return { path: o.label, value, message };
+}
+
+/**
+ * Validates a TOML-shaped tree with `parseConfig()` and renames every problem after the key
+ * or flag it came from.
+ *
+ * @param input `tree` to validate; `origins` of its keys; `problems` already found (listed
+ *   first); `file`, the header of the error message (a file name, "command line", …)
+ * @returns the configuration, exactly as `parseConfig()` returns it for the same values
+ * @throws {ConfigError} with every problem, paths and values as the user wrote them
+ */
+export function validateTree(input: {
+  tree: ConfigTree;
+  origins: KeyOrigins;
+  problems?: readonly ConfigProblem[];
+  file?: string;
+}): Config {
+  const errorOpts = input.file === undefined ? {} : { file: input.file };
+  const earlier = input.problems ?? [];
+  let config: Config | null = null;
+  let later: ConfigProblem[] = [];
+  // A syntax error or a document of the wrong type leaves nothing worth validating.
+  if (earlier.some((p) => p.path === "")) throw new ConfigError(earlier, errorOpts);
+  try {
+    config = parseConfig(stringify(input.tree));
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    later = e.problems.map((p) => relabel(p, input.origins));
+  }
+  if (earlier.length > 0 || config === null) {
+    throw new ConfigError([...earlier, ...later], errorOpts);
+  }
+  return config;
+}
+
+/**
+ * Parses and validates a protomask 1.x JSON configuration.
+ *
+ * Every problem is reported at once, named by its JSON key path (`static_map[1].ipv4`),
+ * with the messages of the TOML path; a JSON syntax error carries line and column. Keys
+ * this version does not use (`prometheus_bind_addr`, `queues`) come back as warnings.
+ * Settings that protomask 1.x has no key for take the TOML defaults.
+ *
+ * @param text the JSON text
+ * @param opts `path`: the file name, for the header line of the error message
+ * @returns the configuration (deep-frozen, as from `parseConfig()`) and the warnings
+ * @throws {ConfigError} listing every problem
+ * @example parseProtomask1Json('{"pool": ["192.0.2.0/24"]}').config.interface.prefix.len === 96
+ */
+export function parseProtomask1Json(
+  text: string,
+  opts: { path?: string } = {},
+): Protomask1Result {
+  const read = readProtomask1Tree(text);
+  const config = validateTree({ ...read, ...(opts.path === undefined ? {} : { file: opts.path }) });
+  return { config, warnings: read.warnings };
+}
