@@ -1,0 +1,328 @@
+/**
+ * An rtnetlink client over `socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)` through FFI: link up
+ * and MTU, addresses and routes, each request acknowledged; and {@link setUpInterface}, which
+ * configures the translator's TUN and can undo exactly what it did.
+ *
+ * @module
+ */
+
+import { formatIpv4, formatIpv4Prefix, type Ipv4Prefix } from "../lib/addr/ipv4.ts";
+import { formatIpv6, formatIpv6Prefix, type Ipv6Prefix } from "../lib/addr/ipv6.ts";
+import {
+  check,
+  closeQuietly,
+  cString,
+  EINTR,
+  errno,
+  ETIMEDOUT,
+  libc,
+  PollFd,
+  POLLIN,
+  SysError,
+} from "./libc.ts";
+import { encodeAddr, encodeRoute, encodeSetLink, findAck, type NlAddr } from "./netlink_msg.ts";
+
+const AF_NETLINK = 16;
+const SOCK_RAW = 3;
+const SOCK_CLOEXEC = 0x80000;
+const NETLINK_ROUTE = 0;
+/** How long a request waits for its ACK before failing with ETIMEDOUT. */
+const ACK_TIMEOUT_MS = 5000;
+
+/** `struct sockaddr_nl` with every field zero but the family (the kernel, or "assign me"). */
+function sockaddrNl(): Uint8Array<ArrayBuffer> {
+  const sa = new Uint8Array(12);
+  new DataView(sa.buffer).setUint16(0, AF_NETLINK, true);
+  return sa;
+}
+
+function addrText(a: NlAddr): string {
+  return typeof a === "number" ? formatIpv4(a) : formatIpv6(a);
+}
+
+function prefixText(a: NlAddr, len: number): string {
+  return typeof a === "number"
+    ? formatIpv4Prefix({ addr: a, len })
+    : formatIpv6Prefix({ addr: a, len });
+}
+
+/**
+ * Looks up an interface index by name (`if_nametoindex(3)`).
+ *
+ * @param name interface name
+ * @returns the index (> 0)
+ * @throws {SysError} ENODEV when there is no such interface
+ */
+export function linkIndex(name: string): number {
+  const i = libc().if_nametoindex(cString(name));
+  if (i === 0) throw new SysError(`if_nametoindex(${name})`, errno());
+  return i;
+}
+
+/** A NETLINK_ROUTE socket: one request at a time, each waiting for its ACK. */
+export class Rtnetlink {
+  #fd: number;
+  #seq = 1;
+  readonly #rx = new Uint8Array(65536);
+  readonly #pollfd = new PollFd();
+
+  private constructor(fd: number) {
+    this.#fd = fd;
+  }
+
+  /**
+   * Opens and binds a NETLINK_ROUTE socket.
+   *
+   * @returns the client; close it with {@link Rtnetlink.close} or `using`
+   * @throws {SysError} when the socket cannot be created or bound
+   */
+  static open(): Rtnetlink {
+    const fd = check(
+      "socket(AF_NETLINK, NETLINK_ROUTE)",
+      libc().socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE),
+    );
+    let ok = false;
+    try {
+      check("bind(AF_NETLINK)", libc().bind(fd, sockaddrNl(), 12));
+      ok = true;
+      return new Rtnetlink(fd);
+    } finally {
+      if (!ok) closeQuietly(fd);
+    }
+  }
+
+  /**
+   * Sends one request and waits (at most 5 s) for its ACK.
+   *
+   * @param op what the request does, for the error message (e.g. "add route 10.0.0.0/8")
+   * @param build encodes the request for a sequence number
+   * @throws {SysError} with `op` as the call when the kernel answers with an error
+   */
+  request(op: string, build: (seq: number) => Uint8Array): void {
+    if (this.#fd < 0) throw new SysError(op, 9, "netlink socket closed");
+    const seq = this.#seq++;
+    const msg = build(seq) as Uint8Array<ArrayBuffer>;
+    const sent = Number(libc().sendto(this.#fd, msg, BigInt(msg.length), 0, sockaddrNl(), 12));
+    if (sent < 0) throw new SysError(`${op}: sendto(netlink)`, errno());
+    const deadline = Date.now() + ACK_TIMEOUT_MS;
+    for (;;) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new SysError(op, ETIMEDOUT, "no netlink ACK");
+      const ev = this.#pollfd.wait(this.#fd, POLLIN, left);
+      if (ev < 0 && -ev !== EINTR) throw new SysError(`${op}: poll(netlink)`, -ev);
+      if (ev <= 0) continue;
+      const n = Number(libc().recv(this.#fd, this.#rx, BigInt(this.#rx.length), 0));
+      if (n < 0) {
+        const e = errno();
+        if (e === EINTR) continue;
+        throw new SysError(`${op}: recv(netlink)`, e);
+      }
+      const ack = findAck(this.#rx, n, seq);
+      if (ack === null) continue;
+      if (ack.errno !== 0) throw new SysError(op, ack.errno);
+      return;
+    }
+  }
+
+  /**
+   * Brings a link up and/or sets its MTU (`RTM_NEWLINK`).
+   *
+   * @param index interface index
+   * @param opts `up` to set IFF_UP, `mtuBytes` for IFLA_MTU
+   * @throws {SysError} e.g. EPERM without CAP_NET_ADMIN, EINVAL for an MTU out of range
+   */
+  setLink(index: number, opts: { up?: boolean; mtuBytes?: number }): void {
+    const what = [
+      opts.up === undefined ? "" : opts.up ? "up" : "down",
+      opts.mtuBytes === undefined ? "" : `mtu ${opts.mtuBytes}`,
+    ].filter((s) => s !== "").join(" ");
+    this.request(
+      `set link ${index} ${what}`,
+      (seq) => encodeSetLink({ index, ...opts }, seq),
+    );
+  }
+
+  /**
+   * Adds a host address (`/32` or `/128`) to a link (`RTM_NEWADDR`, IPv6 with IFA_F_NODAD).
+   *
+   * @param index interface index
+   * @param addr uint32 IPv4 or 16-byte IPv6
+   * @throws {SysError} EEXIST when the address is already there
+   */
+  addAddress(index: number, addr: NlAddr): void {
+    const len = typeof addr === "number" ? 32 : 128;
+    this.request(
+      `add address ${addrText(addr)}`,
+      (seq) => encodeAddr({ add: true, index, addr, len }, seq),
+    );
+  }
+
+  /**
+   * Deletes a host address from a link (`RTM_DELADDR`).
+   *
+   * @param index interface index
+   * @param addr uint32 IPv4 or 16-byte IPv6
+   * @throws {SysError} EADDRNOTAVAIL when it is not there
+   */
+  deleteAddress(index: number, addr: NlAddr): void {
+    const len = typeof addr === "number" ? 32 : 128;
+    this.request(
+      `delete address ${addrText(addr)}`,
+      (seq) => encodeAddr({ add: false, index, addr, len }, seq),
+    );
+  }
+
+  /**
+   * Adds a route to a prefix through a link (`RTM_NEWROUTE` with NLM_F_CREATE | NLM_F_EXCL).
+   *
+   * @param index output interface index
+   * @param addr prefix address (host bits zero)
+   * @param len prefix length
+   * @throws {SysError} "route <prefix> already exists" (EEXIST) when any route to the prefix
+   *   is in the main table
+   */
+  addRoute(index: number, addr: NlAddr, len: number): void {
+    const p = prefixText(addr, len);
+    try {
+      this.request(`add route ${p}`, (seq) => encodeRoute({ add: true, index, addr, len }, seq));
+    } catch (e) {
+      if (e instanceof SysError && e.code === "EEXIST") {
+        const err = new SysError(`add route ${p}`, e.errno);
+        err.message = `route ${p} already exists (add route ${p}: EEXIST)`;
+        throw err;
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Deletes a route this client added (`RTM_DELROUTE`).
+   *
+   * @param index output interface index
+   * @param addr prefix address
+   * @param len prefix length
+   * @throws {SysError} ESRCH when there is no such route
+   */
+  deleteRoute(index: number, addr: NlAddr, len: number): void {
+    this.request(
+      `delete route ${prefixText(addr, len)}`,
+      (seq) => encodeRoute({ add: false, index, addr, len }, seq),
+    );
+  }
+
+  /** Closes the socket (idempotent). */
+  close(): void {
+    const fd = this.#fd;
+    this.#fd = -1;
+    closeQuietly(fd);
+  }
+
+  /** Closes the socket at the end of a `using` block. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** What {@link setUpInterface} configures. */
+export interface InterfaceOptions {
+  /** Interface name (the TUN, already open). */
+  name: string;
+  /** MTU to set. */
+  mtuBytes: number;
+  /** The translator's own IPv4 address (added as /32). */
+  address4: number;
+  /** The translator's own IPv6 address (added as /128). */
+  address6: Uint8Array;
+  /** IPv4 prefixes routed into the interface (pool, static-mapped addresses). */
+  routes4: Ipv4Prefix[];
+  /** IPv6 prefixes routed into the interface (the translation prefix). */
+  routes6: Ipv6Prefix[];
+}
+
+/** The configuration {@link setUpInterface} applied, and how to take it back. */
+export interface InterfaceSetup {
+  /** Interface index. */
+  readonly index: number;
+  /**
+   * Removes exactly the routes and addresses that were added, newest first. Never throws;
+   * idempotent (a second call does nothing).
+   *
+   * @returns one line per step that failed (empty when everything was removed)
+   */
+  undo(): string[];
+}
+
+/** One step done, with its inverse. */
+interface Done {
+  what: string;
+  undo: (nl: Rtnetlink) => void;
+}
+
+function undoAll(index: number, done: Done[]): string[] {
+  const problems: string[] = [];
+  if (done.length === 0) return problems;
+  let nl: Rtnetlink;
+  try {
+    nl = Rtnetlink.open();
+  } catch (e) {
+    return done.map((d) => `${d.what} (interface ${index}) not removed: ${String(e)}`);
+  }
+  try {
+    while (done.length > 0) {
+      const d = done.pop()!;
+      try {
+        d.undo(nl);
+      } catch (e) {
+        problems.push(`${d.what} not removed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  } finally {
+    nl.close();
+  }
+  return problems;
+}
+
+/**
+ * Brings the interface up with its MTU, adds the translator's addresses and routes every
+ * prefix into it. On failure, everything already added is removed again before the error is
+ * rethrown, so a failed start leaves nothing behind.
+ *
+ * @param opts interface name, MTU, own addresses and routed prefixes
+ * @returns a handle whose `undo()` removes the routes and addresses (the link stays up; it
+ *   disappears with the TUN's last fd)
+ * @throws {SysError} naming the operation and prefix (EPERM: needs CAP_NET_ADMIN; EEXIST:
+ *   "route … already exists")
+ */
+export function setUpInterface(opts: InterfaceOptions): InterfaceSetup {
+  const index = linkIndex(opts.name);
+  const done: Done[] = [];
+  using nl = Rtnetlink.open();
+  try {
+    nl.setLink(index, { up: true, mtuBytes: opts.mtuBytes });
+    for (const a of [opts.address4, opts.address6] as NlAddr[]) {
+      nl.addAddress(index, a);
+      done.push({ what: `address ${addrText(a)}`, undo: (n) => n.deleteAddress(index, a) });
+    }
+    const routes: [NlAddr, number][] = [
+      ...opts.routes6.map((r): [NlAddr, number] => [r.addr, r.len]),
+      ...opts.routes4.map((r): [NlAddr, number] => [r.addr, r.len]),
+    ];
+    for (const [addr, len] of routes) {
+      nl.addRoute(index, addr, len);
+      done.push({
+        what: `route ${prefixText(addr, len)}`,
+        undo: (n) => n.deleteRoute(index, addr, len),
+      });
+    }
+  } catch (e) {
+    const problems = undoAll(index, done);
+    if (problems.length > 0 && e instanceof Error) {
+      e.message += `; cleaning up also failed: ${problems.join("; ")}`;
+    }
+    throw e;
+  }
+  return {
+    index,
+    undo: () => undoAll(index, done),
+  };
+}
