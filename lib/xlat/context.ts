@@ -110,6 +110,11 @@ export interface ContextOptions {
   reassemblyMaxBytes?: number;
   /** Seed for the IPv4 Identification generator (RFC 7739); default 1. */
   idSeed?: number;
+  /**
+   * Where to count (at least `COUNTER_COUNT` entries, e.g. a row of a SharedArrayBuffer the
+   * daemon's main thread sums); default a private array.
+   */
+  counters?: Float64Array;
 }
 
 /** Per-Worker engine state. Fields are public for the hot path; treat as read-only outside lib/xlat. */
@@ -183,7 +188,10 @@ export class XlatContext {
     const size = REASSEMBLY_OFFSET + this.reassemblySlots * REASSEMBLY_SLOT_BYTES;
     this.mem = new Uint8Array(size);
     this.view = new DataView(this.mem.buffer);
-    this.counters = new Float64Array(COUNTER_COUNT);
+    if (opts.counters !== undefined && opts.counters.length < COUNTER_COUNT) {
+      throw new RangeError(`counters needs ${COUNTER_COUNT} entries, got ${opts.counters.length}`);
+    }
+    this.counters = opts.counters ?? new Float64Array(COUNTER_COUNT);
     this.emitOffset = new Int32Array(MAX_EMIT);
     this.emitLength = new Int32Array(MAX_EMIT);
     this.tokens = opts.settings.icmpErrorBurst;

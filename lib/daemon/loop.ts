@@ -1,0 +1,125 @@
+/**
+ * The packet loop of one Worker: device read → engine → device write, with preallocated
+ * buffers only. The device reads straight into the engine's arena at `INPUT_OFFSET` and every
+ * packet the engine emits is written from the arena, so a packet is never copied by the loop,
+ * nothing is allocated per packet and nothing throws (DESIGN.md, STYLE.md "Packets").
+ *
+ * The loop is synchronous: with a blocking device `run` only returns for a reload, a stop or a
+ * closed device, so a Worker calls it and awaits messages only in between.
+ *
+ * @module
+ */
+
+import type { XlatContext } from "../xlat/context.ts";
+import { INPUT_CAPACITY, INPUT_OFFSET } from "../xlat/context.ts";
+import { expireReassembly } from "../xlat/reassembly.ts";
+import { translate } from "../xlat/translate.ts";
+import { IoStat, type SharedState } from "./shared.ts";
+import type { TunDevice } from "./tun_device.ts";
+
+/** `run` returned because the packet budget was used up (only with a finite budget). */
+export const LOOP_BUDGET = 0;
+/** `run` returned because the generation changed: apply the new config, then call `run` again. */
+export const LOOP_RELOAD = 1;
+/** `run` returned because the daemon is stopping. */
+export const LOOP_STOP = 2;
+/** `run` returned because the device is closed (`EBADF`) or gone. */
+export const LOOP_CLOSED = 3;
+/** `run` returned because a non-blocking device had nothing to read (`EAGAIN`). */
+export const LOOP_IDLE = 4;
+
+/** Linux errno values the loop tells apart (asm-generic/errno-base.h). */
+const EINTR = 4;
+const EBADF = 9;
+const EAGAIN = 11;
+const EIO = 5;
+const ENODEV = 19;
+const EFAULT = 14;
+
+/**
+ * One Worker's loop state. Create it once; `run` it until it returns {@link LOOP_STOP} or
+ * {@link LOOP_CLOSED}.
+ */
+export class PacketLoop {
+  /** The device. */
+  readonly device: TunDevice;
+  /** The engine context (its counters should be this Worker's shared row). */
+  readonly ctx: XlatContext;
+  /** The shared control block and clock. */
+  readonly shared: SharedState;
+  /** The configuration generation this loop runs with. */
+  generation: number;
+  /** Length of a packet read but not yet translated (kept across a reload), or 0. */
+  #pendingLen = 0;
+
+  /**
+   * @param device the packet device
+   * @param ctx engine context
+   * @param shared control block and clock
+   */
+  constructor(device: TunDevice, ctx: XlatContext, shared: SharedState) {
+    this.device = device;
+    this.ctx = ctx;
+    this.shared = shared;
+    this.generation = shared.generation;
+    ctx.setClock(shared.nowMs);
+  }
+
+  /**
+   * Moves packets until a reload, a stop, a closed device, an empty non-blocking device or
+   * `maxPackets` packets. A packet read just before a reload is kept and translated with the
+   * new configuration on the next call.
+   *
+   * @param maxPackets most packets to read in this call (`Infinity` for no limit)
+   * @returns one of the `LOOP_*` codes
+   */
+  run(maxPackets: number): number {
+    const dev = this.device;
+    const ctx = this.ctx;
+    const mem = ctx.mem;
+    const counters = ctx.counters;
+    const shared = this.shared;
+    let budget = maxPackets;
+    for (;;) {
+      let n = this.#pendingLen;
+      this.#pendingLen = 0;
+      if (n === 0) {
+        if (budget <= 0) return LOOP_BUDGET;
+        budget--;
+        n = dev.read(mem, INPUT_OFFSET, INPUT_CAPACITY);
+        if (n <= 0) {
+          if (n === -EINTR || n === 0) continue;
+          if (n === -EAGAIN) return LOOP_IDLE;
+          if (n === -EBADF || n === -ENODEV || n === -EIO || n === -EFAULT) return LOOP_CLOSED;
+          counters[IoStat.READ_ERRORS]!++;
+          continue;
+        }
+      }
+      if (shared.generation !== this.generation) {
+        this.#pendingLen = n;
+        return shared.stopping ? LOOP_STOP : LOOP_RELOAD;
+      }
+      const nowMs = shared.nowMs;
+      if (nowMs !== ctx.nowMs) {
+        const secs = ctx.nowSecs;
+        ctx.setClock(nowMs);
+        if (ctx.nowSecs !== secs) expireReassembly(ctx);
+      }
+      const emitted = translate(ctx, n);
+      for (let i = 0; i < emitted; i++) {
+        const w = dev.write(mem, ctx.emitOffset[i]!, ctx.emitLength[i]!);
+        if (w < 0) counters[IoStat.WRITE_ERRORS]!++;
+        else counters[IoStat.WRITTEN]!++;
+      }
+    }
+  }
+
+  /**
+   * Records that the Worker now runs with the current generation's configuration.
+   * @param generation the generation the new configuration belongs to
+   */
+  reloaded(generation: number): void {
+    this.generation = generation;
+    this.ctx.counters[IoStat.RELOADS]!++;
+  }
+}

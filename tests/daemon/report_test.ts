@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { describeLeaseEvent, nonZeroCounters, SaveScheduler } from "../../lib/daemon/report.ts";
+import { COUNTER_ROW_LENGTH, IoStat, SharedState } from "../../lib/daemon/shared.ts";
+import { Drop, Stat } from "../../lib/xlat/drop.ts";
+import { hex } from "../_util/packets.ts";
+
+Deno.test("SaveScheduler saves a change at once, then at most once per interval", () => {
+  const s = new SaveScheduler({ minIntervalMs: 1000, refreshIntervalMs: 60_000 });
+  assert.equal(s.due(0, 0), false, "nothing changed");
+  s.markDirty();
+  assert.equal(s.due(5, 1), true, "first change: save now");
+  s.saved(5);
+  s.markDirty();
+  assert.equal(s.due(500, 1), false, "within the interval");
+  assert.equal(s.due(1005, 1), true, "interval over");
+  s.saved(1005);
+  assert.equal(s.due(30_000, 1), false, "clean, refresh not due");
+  assert.equal(s.due(61_005, 1), true, "refresh of last-seen times");
+  assert.equal(s.due(61_005, 0), false, "no leases, nothing to refresh");
+});
+
+Deno.test("describeLeaseEvent() writes both addresses and the event name", () => {
+  const v6 = hex("20010db8 00000000 00000000 00000001");
+  const created = describeLeaseEvent({ kind: "created", v4: 0xc0000201, v6, atSecs: 7 });
+  assert.equal(created.message, "lease created: 2001:db8::1 <-> 192.0.2.1");
+  assert.deepEqual(created.properties, {
+    event: "lease-created",
+    v6: "2001:db8::1",
+    v4: "192.0.2.1",
+    atSecs: 7,
+  });
+  const refused = describeLeaseEvent({ kind: "refused", v4: -1, v6, atSecs: 8 });
+  assert.equal(refused.message, "lease refused for 2001:db8::1: pool exhausted");
+});
+
+Deno.test("SharedState sums every Worker's counters and nonZeroCounters() names them", () => {
+  const s = SharedState.create(2);
+  s.counterRow(0)[Stat.RECEIVED] = 3;
+  s.counterRow(1)[Stat.RECEIVED] = 4;
+  s.counterRow(1)[Drop.TRUNCATED] = 1;
+  s.counterRow(0)[IoStat.WRITE_ERRORS] = 2;
+  const totals = s.sumCounters();
+  assert.equal(totals.length, COUNTER_ROW_LENGTH);
+  assert.deepEqual(nonZeroCounters(totals), { truncated: 1, received: 7, tun_write_errors: 2 });
+});
+
+Deno.test("SharedState: a Worker's attached view sees the generation, stop flag and clock", () => {
+  const main = SharedState.create(1);
+  const worker = SharedState.attach(main.buffer);
+  main.setNowMs(1234.5);
+  assert.equal(main.bumpGeneration(), 1);
+  assert.deepEqual([worker.generation, worker.stopping, worker.nowMs], [1, false, 1234.5]);
+  main.requestStop();
+  assert.deepEqual([worker.generation, worker.stopping], [2, true]);
+  assert.throws(() => SharedState.attach(new SharedArrayBuffer(10)), /not a SharedState buffer/);
+  assert.throws(() => main.counterRow(1), /out of 0..0/);
+});
