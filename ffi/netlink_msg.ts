@@ -87,6 +87,8 @@ export const RT_SCOPE_UNIVERSE = 0;
 export const RT_SCOPE_LINK = 253;
 /** Address scope: host (not used for the translator's addresses). */
 export const RT_SCOPE_HOST = 254;
+/** Route type: unspecified (matches any type in a delete). */
+export const RTN_UNSPEC = 0;
 /** Route type: a normal unicast route. */
 export const RTN_UNICAST = 1;
 /**
@@ -217,12 +219,13 @@ export function encodeAddr(req: AddrRequest, seq: number): Uint8Array {
   const at = w.reserve(8); // struct ifaddrmsg
   w.view.setUint8(at, family);
   w.view.setUint8(at + 1, req.len);
-  w.view.setUint8(at + 2, ifaFlags & 0xff);
+  w.view.setUint8(at + 2, 0); // ifa_flags: IFA_FLAGS below carries all 32 bits, as iproute2 does
   w.view.setUint8(at + 3, RT_SCOPE_UNIVERSE);
   w.view.setUint32(at + 4, req.index, LE);
+  // Attribute order as iproute2's `ip addr add`: IFA_LOCAL, IFA_FLAGS, IFA_ADDRESS.
   w.attr(IFA_LOCAL, bytes);
-  w.attr(IFA_ADDRESS, bytes);
   if (req.add) w.attrU32(IFA_FLAGS, ifaFlags);
+  w.attr(IFA_ADDRESS, bytes);
   return w.finish();
 }
 
@@ -240,7 +243,8 @@ export interface RouteRequest {
 
 /**
  * Encodes `RTM_NEWROUTE` (`NLM_F_CREATE | NLM_F_EXCL`, so an existing route is EEXIST) or
- * `RTM_DELROUTE`: table main, protocol {@link RTPROT_PROTOMASK}, unicast, scope link for IPv4
+ * `RTM_DELROUTE`: table main, protocol {@link RTPROT_PROTOMASK}, unicast (any type for a delete),
+ * scope link for IPv4
  * (universe for IPv6, which has no link scope for routes), `RTA_DST` and `RTA_OIF`.
  *
  * @param req add/delete, interface and destination prefix
@@ -260,7 +264,7 @@ export function encodeRoute(req: RouteRequest, seq: number): Uint8Array {
   w.view.setUint8(at + 4, RT_TABLE_MAIN);
   w.view.setUint8(at + 5, RTPROT_PROTOMASK);
   w.view.setUint8(at + 6, family === AF_INET ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE);
-  w.view.setUint8(at + 7, RTN_UNICAST);
+  w.view.setUint8(at + 7, req.add ? RTN_UNICAST : RTN_UNSPEC); // a delete matches any type
   w.view.setUint32(at + 8, 0, LE); // rtm_flags
   if (req.len > 0) w.attr(RTA_DST, bytes);
   w.attrU32(RTA_OIF, req.index);
@@ -294,7 +298,7 @@ export function findAck(buf: Uint8Array, len: number, seq: number): Ack | null {
     const msgSeq = v.getUint32(off + 8, LE);
     if (type === NLMSG_ERROR && msgSeq === seq >>> 0) {
       if (msgLen < NLMSG_HDRLEN + 4) throw new Error("truncated NLMSG_ERROR");
-      return { errno: -v.getInt32(off + NLMSG_HDRLEN, LE) };
+      return { errno: -v.getInt32(off + NLMSG_HDRLEN, LE) | 0 }; // `| 0`: no -0 for an ACK
     }
     off += align4(msgLen);
   }
