@@ -3,8 +3,10 @@
  *
  * Pure: argv comes in as an array and nothing is printed, so every case is tested without
  * permissions; `main.ts` prints and exits. The global options are those of upstream
- * protomask (`-v/--verbose`, `-h/--help`, `-V/--version`); the subcommands are what this
- * version can do without the TUN layer.
+ * protomask (`-v/--verbose`, `-h/--help`, `-V/--version`); without a command the daemon runs
+ * (`protomask [OPTIONS] <CONFIG>`), and protomask 1.x's flags (`-c/--config`,
+ * `-i/--interface`, `--pool-prefix`, `--translation-prefix`, `--reservation-timeout`, as in
+ * its `src/args/protomask.rs`) are accepted so its users can switch without rewriting.
  *
  * @module
  */
@@ -24,8 +26,15 @@ export const EXIT_USAGE = 2;
 export const USAGE = `protomask, a NAT64 translator (RFC 7915 / RFC 6052) with 1:1 address leases
 
 Usage:
+  protomask [OPTIONS] <CONFIG>
+  protomask [OPTIONS] [<CONFIG>] --pool-prefix <PREFIX>... [1.x OPTIONS]
   protomask [OPTIONS] translate --config <FILE> --in <IN.pcap> --out <OUT.pcap>
-  protomask [OPTIONS] check-config <FILE>
+  protomask [OPTIONS] check-config <FILE> [1.x OPTIONS]
+
+Without a command, protomask runs the translator: it creates the TUN device,
+adds its addresses and routes, and translates packets until stopped. CONFIG
+is a TOML file, or a protomask 1.x JSON file (a name ending in .json, or text
+starting with '{'). A CONFIG named like a command needs a path: ./translate.
 
 Commands:
   translate         Run every packet of a capture through the translator, as
@@ -34,27 +43,45 @@ Commands:
                     nothing was emitted). Prints packets in/out and drops by
                     reason to stderr.
   check-config      Validate a configuration file and print the effective
-                    configuration (every default filled in) to stdout.
+                    configuration (every default filled in, 1.x options
+                    applied) to stdout.
 
 Options:
   -v, --verbose     Log debug messages to stderr
   -h, --help        Print this help and exit
   -V, --version     Print the version and exit
 
+protomask 1.x options (daemon and check-config; each wins over the file):
+  -c, --config <FILE>           The configuration file, same as <CONFIG>
+  -i, --interface <NAME>        TUN name or template with %d (Interface.Name)
+      --pool-prefix <PREFIX>    An IPv4 pool prefix; repeat for more; replaces
+                                Interface.Pool; needed without a CONFIG
+      --translation-prefix <PREFIX>
+                                RFC 6052 prefix (Interface.Prefix)
+      --reservation-timeout <SECS>
+                                Idle seconds before a dynamic lease ends
+                                (Rules.ReservationDuration)
+      --prometheus <ADDR>, --num-queues <N>
+                                Accepted for compatibility and ignored, with
+                                a warning
+
 Options of translate (each required, once):
-  --config <FILE>   The TOML configuration (as for check-config)
+  -c, --config <FILE>
+                    The configuration (TOML or 1.x JSON, as for check-config)
   --in <FILE>       Input capture: pcap or pcapng with raw IP, Ethernet,
                     Linux cooked (SLL, SLL2) or BSD loopback link types;
                     packets other than IPv4/IPv6 are skipped
   --out <FILE>      Output pcap; created or replaced only when translate
                     succeeds
 
-Not in this version: running as a daemon on a TUN device
-("protomask [OPTIONS] <CONFIG>"); it needs the TUN layer, which is not built
-yet.
+Signals (daemon):
+  SIGTERM, SIGINT   Stop, save the leases, remove the routes and the TUN, exit 0
+  SIGHUP            Reload CONFIG; an invalid one is logged and the old one kept
 
-Exit status: 0 on success; 2 on a usage error, a file that cannot be read or
-written, an invalid configuration or an unreadable capture.
+Exit status: 0 on success, and after SIGTERM/SIGINT; 2 on a usage error, a file
+that cannot be read or written, an invalid configuration or an unreadable
+capture; 1 when the daemon cannot set up the TUN device or its routes, or
+fails while running.
 `;
 
 /** `--help`: print {@link USAGE} to stdout. */
@@ -83,18 +110,66 @@ export interface TranslateCommand {
   outPath: string;
 }
 
+/**
+ * The protomask 1.x flags as given on the command line (values unchecked: they are validated
+ * with the configuration, see `loadDaemonConfig()` in lib/cli/commands.ts).
+ */
+export interface ConfigOverrides {
+  /** `-i/--interface <NAME>`: the TUN name or template (`Interface.Name`), or null. */
+  interface: string | null;
+  /** `--pool-prefix <PREFIX>`, in order; replaces `Interface.Pool` when not empty. */
+  poolPrefixes: string[];
+  /** `--translation-prefix <PREFIX>` (`Interface.Prefix`), or null. */
+  translationPrefix: string | null;
+  /** `--reservation-timeout <SECS>` (`Rules.ReservationDuration`), or null. */
+  reservationTimeout: string | null;
+  /** `--prometheus <ADDR>`: accepted and ignored with a warning, or null. */
+  prometheus: string | null;
+  /** `--num-queues <N>`: accepted and ignored with a warning, or null. */
+  numQueues: string | null;
+}
+
+/** No protomask 1.x flag given. */
+export const NO_OVERRIDES: Readonly<ConfigOverrides> = Object.freeze({
+  interface: null,
+  poolPrefixes: Object.freeze([]) as unknown as string[],
+  translationPrefix: null,
+  reservationTimeout: null,
+  prometheus: null,
+  numQueues: null,
+});
+
 /** `check-config`: validate a configuration and print the effective one. */
 export interface CheckConfigCommand {
   /** Discriminant. */
   kind: "check-config";
   /** `-v`: log at debug level. */
   verbose: boolean;
-  /** Path of the configuration file. */
+  /** Path of the configuration file (TOML or protomask 1.x JSON). */
   configPath: string;
+  /** protomask 1.x flags to apply on top of the file. */
+  overrides: ConfigOverrides;
+}
+
+/** `protomask [OPTIONS] <CONFIG>`: run the translator on a TUN device. */
+export interface RunCommand {
+  /** Discriminant. */
+  kind: "run";
+  /** `-v`: log at debug level. */
+  verbose: boolean;
+  /** The configuration file (positional or `-c/--config`), or null for flags only. */
+  configPath: string | null;
+  /** protomask 1.x flags to apply on top of the file (or alone). */
+  overrides: ConfigOverrides;
 }
 
 /** A command line that was understood. */
-export type Command = HelpCommand | VersionCommand | TranslateCommand | CheckConfigCommand;
+export type Command =
+  | HelpCommand
+  | VersionCommand
+  | TranslateCommand
+  | CheckConfigCommand
+  | RunCommand;
 
 /** A command line that was not understood; `main.ts` prints it and exits with status 2. */
 export interface UsageError {
@@ -102,7 +177,7 @@ export interface UsageError {
   kind: "usage-error";
   /** One line saying what is wrong. */
   message: string;
-  /** Whether the whole usage text should follow the message (no subcommand given). */
+  /** Whether the whole usage text should follow the message (nothing to run given). */
   showUsage: boolean;
 }
 
@@ -110,10 +185,31 @@ const OPTIONS = {
   verbose: { type: "boolean", short: "v" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
-  config: { type: "string", multiple: true },
+  config: { type: "string", short: "c", multiple: true },
+  interface: { type: "string", short: "i", multiple: true },
+  "pool-prefix": { type: "string", multiple: true },
+  "translation-prefix": { type: "string", multiple: true },
+  "reservation-timeout": { type: "string", multiple: true },
+  prometheus: { type: "string", multiple: true },
+  "num-queues": { type: "string", multiple: true },
   in: { type: "string", multiple: true },
   out: { type: "string", multiple: true },
 } as const;
+
+/** The protomask 1.x flags other than `-c/--config` (which translate takes too). */
+const OVERRIDE_FLAGS = [
+  ["interface", "--interface"],
+  ["pool-prefix", "--pool-prefix"],
+  ["translation-prefix", "--translation-prefix"],
+  ["reservation-timeout", "--reservation-timeout"],
+  ["prometheus", "--prometheus"],
+  ["num-queues", "--num-queues"],
+] as const;
+
+type Values = {
+  [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K] extends { multiple: true } ? string[]
+    : boolean;
+};
 
 function usageError(message: string, showUsage = false): UsageError {
   return { kind: "usage-error", message, showUsage };
@@ -122,32 +218,52 @@ function usageError(message: string, showUsage = false): UsageError {
 /**
  * Parses the command line (without the program name).
  *
- * `-h` wins over everything else that parses, then `-V`; global options may come before or
- * after the subcommand. Each of `--config`, `--in`, `--out` must be given once, with a
- * non-empty value, and only to `translate`.
+ * `-h` wins over everything else that parses, then `-V`; options may come before or after
+ * the command. A first positional equal to `translate` or `check-config` is that command
+ * (unless it follows `--`); any other positional is the daemon's `<CONFIG>`, so
+ * `translate.toml` is a file. The daemon takes its configuration from `<CONFIG>` or
+ * `-c/--config` (both → they must agree) and/or the protomask 1.x flags; with neither a file
+ * nor `--pool-prefix` there is nothing to run. Each single-valued flag may be given once.
  *
  * @param argv the arguments, e.g. `Deno.args`
  * @returns the command, or a usage error naming what is wrong
- * @example parseCliArgs(["check-config", "a.toml"]) // { kind: "check-config", configPath: "a.toml", verbose: false }
+ * @example parseCliArgs(["check-config", "a.toml"]) // { kind: "check-config", configPath: "a.toml", ... }
+ * @example parseCliArgs(["--pool-prefix", "192.0.2.0/24"]) // { kind: "run", configPath: null, ... }
  */
 export function parseCliArgs(argv: readonly string[]): Command | UsageError {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: [...argv],
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+      tokens: true,
+    });
   } catch (e) {
     if (!(e instanceof TypeError)) throw e;
     return usageError(describeParseError(e));
   }
-  const { values, positionals } = parsed;
+  const { positionals, tokens } = parsed;
+  const values = parsed.values as Values;
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
   const verbose = values.verbose ?? false;
 
+  // A positional after `--` is a file name even when it reads like a command.
+  const terminator = tokens.find((t) => t.kind === "option-terminator");
+  const firstPositional = tokens.find((t) => t.kind === "positional");
+  const firstIsLiteral = terminator !== undefined && firstPositional !== undefined &&
+    firstPositional.index > terminator.index;
   const [sub, ...rest] = positionals;
-  if (sub === undefined) return usageError("missing subcommand", true);
-  if (sub === "translate") {
+  const command = firstIsLiteral ? undefined : sub;
+
+  if (command === "translate") {
     if (rest.length > 0) {
       return usageError(`unexpected argument '${rest[0]}' (translate takes --config, --in, --out)`);
+    }
+    for (const [key, flag] of OVERRIDE_FLAGS) {
+      if (values[key] !== undefined) return usageError(`translate does not take ${flag}`);
     }
     const configPath = single("--config", values.config);
     if (typeof configPath !== "string") return configPath;
@@ -157,21 +273,82 @@ export function parseCliArgs(argv: readonly string[]): Command | UsageError {
     if (typeof outPath !== "string") return outPath;
     return { kind: "translate", verbose, configPath, inPath, outPath };
   }
-  if (sub === "check-config") {
-    const translateOnly = { "--config": values.config, "--in": values.in, "--out": values.out };
-    for (const [name, v] of Object.entries(translateOnly)) {
-      if (v !== undefined) return usageError(`check-config does not take ${name}`);
-    }
-    if (rest.length === 0) return usageError("check-config needs a configuration <FILE>");
-    if (rest.length > 1) return usageError(`check-config takes one <FILE>, got ${rest.length}`);
-    if (rest[0] === "") return usageError("check-config needs a non-empty <FILE>");
-    return { kind: "check-config", verbose, configPath: rest[0]! };
+
+  const where = command === "check-config" ? "check-config" : "the daemon";
+  for (const [name, v] of [["--in", values.in], ["--out", values.out]] as const) {
+    if (v !== undefined) return usageError(`${where} does not take ${name} (translate does)`);
   }
-  return usageError(
-    `missing subcommand: '${sub}' is not one of ${SUBCOMMANDS.join(", ")}` +
-      " (running as a daemon with a <CONFIG> is not in this version)",
-    true,
-  );
+  const overrides = readOverrides(values);
+  if ("kind" in overrides) return overrides;
+
+  if (command === "check-config") {
+    if (rest.length > 1) return usageError(`check-config takes one <FILE>, got ${rest.length}`);
+    const configPath = configFile(rest[0], values.config);
+    if (configPath !== null && typeof configPath !== "string") return configPath;
+    if (configPath === null) return usageError("check-config needs a configuration <FILE>");
+    return { kind: "check-config", verbose, configPath, overrides };
+  }
+
+  if (positionals.length > 1) {
+    return usageError(
+      `unexpected argument '${positionals[1]}' (the daemon takes one <CONFIG>; ` +
+        `the commands are ${SUBCOMMANDS.join(", ")})`,
+    );
+  }
+  const configPath = configFile(positionals[0], values.config);
+  if (configPath !== null && typeof configPath !== "string") return configPath;
+  if (configPath === null && overrides.poolPrefixes.length === 0) {
+    return usageError(
+      "nothing to run: give a configuration file (<CONFIG> or -c/--config) or at least " +
+        "one --pool-prefix",
+      true,
+    );
+  }
+  return { kind: "run", verbose, configPath, overrides };
+}
+
+/** The configuration file from the positional and/or `-c/--config`, or null when neither. */
+function configFile(
+  positional: string | undefined,
+  flag: string[] | undefined,
+): string | null | UsageError {
+  if (flag !== undefined && flag.length > 1) {
+    return usageError(`--config given ${flag.length} times`);
+  }
+  const fromFlag = flag?.[0];
+  if (positional !== undefined && fromFlag !== undefined && positional !== fromFlag) {
+    return usageError(
+      `two configuration files: '${positional}' and --config '${fromFlag}' (give one)`,
+    );
+  }
+  const path = positional ?? fromFlag;
+  if (path === undefined) return null;
+  if (path === "") return usageError("the configuration file name must not be empty");
+  return path;
+}
+
+/** The 1.x flags; each but --pool-prefix at most once. */
+function readOverrides(values: Values): ConfigOverrides | UsageError {
+  const once = (key: keyof Values & string, flag: string): string | null | UsageError => {
+    const v = values[key] as string[] | undefined;
+    if (v === undefined) return null;
+    if (v.length > 1) return usageError(`${flag} given ${v.length} times`);
+    return v[0]!;
+  };
+  const out: ConfigOverrides = { ...NO_OVERRIDES, poolPrefixes: values["pool-prefix"] ?? [] };
+  const singles = [
+    ["interface", "--interface", "interface"],
+    ["translation-prefix", "--translation-prefix", "translationPrefix"],
+    ["reservation-timeout", "--reservation-timeout", "reservationTimeout"],
+    ["prometheus", "--prometheus", "prometheus"],
+    ["num-queues", "--num-queues", "numQueues"],
+  ] as const;
+  for (const [key, flag, field] of singles) {
+    const v = once(key, flag);
+    if (v !== null && typeof v !== "string") return v;
+    out[field] = v;
+  }
+  return out;
 }
 
 function single(name: string, values: string[] | undefined): string | UsageError {

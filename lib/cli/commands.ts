@@ -8,7 +8,21 @@
  * @module
  */
 
-import { type Config, ConfigError, formatConfig, parseConfig } from "../config/config.ts";
+import { parse, TomlError } from "smol-toml";
+import {
+  type Config,
+  ConfigError,
+  type ConfigProblem,
+  formatConfig,
+  parseConfig,
+} from "../config/config.ts";
+import {
+  type ConfigTree,
+  type KeyOrigins,
+  readProtomask1Tree,
+  validateTree,
+} from "../config/protomask1.ts";
+import { type ConfigOverrides, NO_OVERRIDES } from "./args.ts";
 import { type OfflineResult, translateCapture } from "../daemon/offline.ts";
 import { PcapError } from "../pcap/reader.ts";
 
@@ -20,32 +34,211 @@ export interface CommandFailure {
   message: string;
 }
 
-/** `check-config` succeeded. */
-export interface CheckConfigSuccess {
+/** The formats a daemon configuration can come in. */
+export type ConfigFormat = "toml" | "protomask1-json" | "flags";
+
+/** Inputs of {@link loadDaemonConfig}. */
+export interface DaemonConfigInput {
+  /** The configuration file's text, or null when there is no file (flags only). */
+  text: string | null;
+  /** The configuration file's name (for the format and messages), or null. */
+  path: string | null;
+  /** protomask 1.x flags, applied on top of the file. */
+  overrides: ConfigOverrides;
+}
+
+/** A configuration was loaded. */
+export interface DaemonConfigSuccess {
   /** Discriminant: succeeded. */
   ok: true;
   /** The validated configuration. */
   config: Config;
+  /** Settings accepted but ignored (protomask 1.x keys and flags this version has no use for). */
+  warnings: string[];
+  /** Where the settings came from: a TOML file, a protomask 1.x JSON file, or flags alone. */
+  format: ConfigFormat;
+}
+
+/**
+ * Tells a protomask 1.x JSON configuration from a TOML one.
+ *
+ * @param path the file name, or null
+ * @param text the file's text
+ * @returns `"protomask1-json"` for a name ending in `.json` or text whose first non-space
+ *   character is `{` (a TOML document cannot start with one), else `"toml"`
+ */
+export function detectConfigFormat(path: string | null, text: string): "toml" | "protomask1-json" {
+  if (path !== null && /\.json$/i.test(path)) return "protomask1-json";
+  return /^\uFEFF?\s*\{/.test(text) ? "protomask1-json" : "toml";
+}
+
+function hasOverrides(o: ConfigOverrides): boolean {
+  return o.interface !== null || o.poolPrefixes.length > 0 || o.translationPrefix !== null ||
+    o.reservationTimeout !== null || o.prometheus !== null || o.numQueues !== null;
+}
+
+/** The tables of a tree the flags write into, created when absent; null when not a table. */
+function section(tree: ConfigTree, name: string): ConfigTree | null {
+  const t = tree[name];
+  if (t === undefined) return (tree[name] = {}) as ConfigTree;
+  if (typeof t !== "object" || t === null || Array.isArray(t) || t instanceof Date) return null;
+  return t as ConfigTree;
+}
+
+/**
+ * Writes the protomask 1.x flags into a TOML-shaped tree (flags win), recording each as the
+ * origin of its key so messages name the flag; a `--reservation-timeout` that is not a
+ * number of seconds is a problem of its own.
+ */
+function applyOverrides(
+  tree: ConfigTree,
+  origins: KeyOrigins,
+  o: ConfigOverrides,
+): { problems: ConfigProblem[]; warnings: string[] } {
+  const problems: ConfigProblem[] = [];
+  const warnings: string[] = [];
+  const iface = section(tree, "Interface");
+  const rules = section(tree, "Rules");
+  if (iface !== null && o.translationPrefix !== null) {
+    iface.Prefix = o.translationPrefix;
+    origins.set("Interface.Prefix", {
+      label: "--translation-prefix",
+      raw: o.translationPrefix,
+      flag: true,
+    });
+  }
+  if (iface !== null && o.poolPrefixes.length > 0) {
+    iface.Pool = [...o.poolPrefixes];
+    for (const key of [...origins.keys()]) {
+      if (key.startsWith("Interface.Pool[")) origins.delete(key);
+    }
+    origins.set("Interface.Pool", { label: "--pool-prefix", raw: undefined, flag: true });
+    o.poolPrefixes.forEach((p, i) => {
+      origins.set(`Interface.Pool[${i}]`, { label: "--pool-prefix", raw: p, flag: true });
+    });
+  }
+  if (iface !== null && o.interface !== null) {
+    iface.Name = o.interface;
+    origins.set("Interface.Name", { label: "--interface", raw: o.interface, flag: true });
+  }
+  if (rules !== null && o.reservationTimeout !== null) {
+    const v = o.reservationTimeout;
+    if (/^[0-9]+$/.test(v)) {
+      rules.ReservationDuration = BigInt(v);
+      origins.set("Rules.ReservationDuration", {
+        label: "--reservation-timeout",
+        raw: v,
+        flag: true,
+      });
+    } else {
+      problems.push({
+        path: `--reservation-timeout '${v}'`,
+        value: undefined,
+        message: "expected a whole number of seconds",
+      });
+    }
+  }
+  if (o.prometheus !== null) {
+    warnings.push(
+      `--prometheus '${o.prometheus}' ignored: this version has no Prometheus endpoint`,
+    );
+  }
+  if (o.numQueues !== null) {
+    warnings.push(
+      `--num-queues '${o.numQueues}' ignored: this version reads the TUN device through one queue`,
+    );
+  }
+  return { problems, warnings };
+}
+
+/** The header of the error message: the file, the command line or both. */
+function sourceName(path: string | null, flags: boolean): string {
+  if (path === null) return "command line";
+  return flags ? `${path} and command line` : path;
+}
+
+/**
+ * Loads the daemon's configuration from a file (TOML or protomask 1.x JSON), protomask 1.x
+ * flags, or both; flags win over the file (`--pool-prefix` replaces the whole pool).
+ *
+ * The format is a protomask 1.x JSON config when the name ends in `.json` or the text starts
+ * with `{`, else TOML; with no file the flags alone form the config (defaults for the rest).
+ * Every problem comes back in one message, each named as the user wrote it: a TOML key path
+ * (`Interface.Pool[0]`), a JSON key path (`static_map[1].ipv4`) or a flag and its value
+ * (`--pool-prefix '10.0.0.0/33'`). Validation is `parseConfig()`'s in every case, so equal
+ * settings give equal configurations whichever way they were written.
+ *
+ * @param input the file's text and name (both null for flags only) and the flags
+ * @returns the config, the warnings (ignored 1.x keys and flags) and the format, or every
+ *   problem under a header naming the file and/or "command line"
+ * @example loadDaemonConfig({ text: null, path: null, overrides: { ...NO_OVERRIDES, poolPrefixes: ["192.0.2.0/24"] } }).ok === true
+ */
+export function loadDaemonConfig(input: DaemonConfigInput): DaemonConfigSuccess | CommandFailure {
+  const flags = hasOverrides(input.overrides);
+  const file = sourceName(input.path, flags);
+  const format: ConfigFormat = input.text === null
+    ? "flags"
+    : detectConfigFormat(input.path, input.text);
+  try {
+    if (format === "toml" && !flags) {
+      const config = parseConfig(input.text!, input.path === null ? {} : { path: input.path });
+      return { ok: true, config, warnings: [], format };
+    }
+    let tree: ConfigTree = {};
+    let origins: KeyOrigins = new Map();
+    const problems: ConfigProblem[] = [];
+    const warnings: string[] = [];
+    if (format === "protomask1-json") {
+      const read = readProtomask1Tree(input.text!);
+      ({ tree, origins } = read);
+      problems.push(...read.problems);
+      warnings.push(...read.warnings);
+    } else if (format === "toml") {
+      try {
+        tree = parse(input.text!, { integersAsBigInt: true }) as ConfigTree;
+      } catch (e) {
+        if (!(e instanceof TomlError)) throw e;
+        parseConfig(input.text!, input.path === null ? {} : { path: input.path }); // throws the syntax error with line and column
+        throw e;
+      }
+    } else {
+      origins.set("Interface.Pool", { label: "--pool-prefix", raw: undefined, flag: true });
+    }
+    const applied = applyOverrides(tree, origins, input.overrides);
+    problems.push(...applied.problems);
+    warnings.push(...applied.warnings);
+    const config = validateTree({ tree, origins, problems, file });
+    return { ok: true, config, warnings, format };
+  } catch (e) {
+    if (e instanceof ConfigError) return { ok: false, message: e.message };
+    throw e;
+  }
+}
+
+/** `check-config` succeeded. */
+export interface CheckConfigSuccess extends DaemonConfigSuccess {
   /** The effective configuration as TOML text, for stdout (ends in a newline). */
   text: string;
 }
 
 /**
- * Validates configuration text (`check-config`).
+ * Validates configuration text (`check-config`): TOML or protomask 1.x JSON, with the
+ * protomask 1.x flags applied, as {@link loadDaemonConfig} loads it for the daemon.
  *
- * @param text the TOML text
- * @param path the file name, for the header line of the error message
- * @returns the config and its effective TOML text, or every problem found
+ * @param text the file's text
+ * @param path the file name, for the format and the header line of the error message
+ * @param overrides protomask 1.x flags to apply (none by default)
+ * @returns the config, its effective TOML text, the warnings and the format, or every
+ *   problem found
  * @example checkConfig('[Interface]\nPool = ["192.0.2.0/24"]\n', "a.toml").ok === true
  */
-export function checkConfig(text: string, path: string): CheckConfigSuccess | CommandFailure {
-  try {
-    const config = parseConfig(text, { path });
-    return { ok: true, config, text: formatConfig(config) };
-  } catch (e) {
-    if (e instanceof ConfigError) return { ok: false, message: e.message };
-    throw e;
-  }
+export function checkConfig(
+  text: string,
+  path: string,
+  overrides: ConfigOverrides = NO_OVERRIDES,
+): CheckConfigSuccess | CommandFailure {
+  const r = loadDaemonConfig({ text, path, overrides });
+  return r.ok ? { ...r, text: formatConfig(r.config) } : r;
 }
 
 /** Inputs of {@link translateFile}. */

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import {
   type Command,
+  type ConfigOverrides,
   formatUsageError,
+  NO_OVERRIDES,
   parseCliArgs,
   SUBCOMMANDS,
   USAGE,
@@ -48,7 +50,14 @@ Deno.test("parseCliArgs() takes -v/--verbose before or after the subcommand", ()
     assert.ok(cmd.kind === "translate" && cmd.verbose, JSON.stringify(argv));
   }
   const cc = command(["check-config", "-v", "c.toml"]);
-  assert.deepEqual(cc, { kind: "check-config", verbose: true, configPath: "c.toml" });
+  assert.deepEqual(cc, {
+    kind: "check-config",
+    verbose: true,
+    configPath: "c.toml",
+    overrides: NO_OVERRIDES,
+  });
+  const run = command(["c.toml", "-v"]);
+  assert.ok(run.kind === "run" && run.verbose);
 });
 
 Deno.test("parseCliArgs() reads check-config's file, also one that starts with '-' after '--'", () => {
@@ -56,11 +65,13 @@ Deno.test("parseCliArgs() reads check-config's file, also one that starts with '
     kind: "check-config",
     verbose: false,
     configPath: "a.toml",
+    overrides: NO_OVERRIDES,
   });
   assert.deepEqual(command(["check-config", "--", "-odd.toml"]), {
     kind: "check-config",
     verbose: false,
     configPath: "-odd.toml",
+    overrides: NO_OVERRIDES,
   });
 });
 
@@ -78,21 +89,17 @@ Deno.test("parseCliArgs() gives the version for -V/--version", () => {
   }
 });
 
-Deno.test("parseCliArgs() reports a missing subcommand with the whole usage", () => {
-  const none = usageError([]);
-  assert.equal(none.message, "missing subcommand");
-  assert.equal(none.showUsage, true);
-  assert.equal(usageError(["-v"]).message, "missing subcommand");
-});
-
-Deno.test("parseCliArgs() treats a bare <CONFIG> (the daemon form) as a missing subcommand", () => {
-  const e = usageError(["protomask.toml"]);
-  assert.match(
-    e.message,
-    /^missing subcommand: 'protomask\.toml' is not one of translate, check-config/,
-  );
-  assert.match(e.message, /daemon/);
-  assert.equal(e.showUsage, true);
+Deno.test("parseCliArgs() with nothing to run says what is missing, with the whole usage", () => {
+  for (const argv of [[], ["-v"], ["-i", "tun0"], ["--translation-prefix", "64:ff9b::/96"]]) {
+    const e = usageError(argv);
+    assert.equal(
+      e.message,
+      "nothing to run: give a configuration file (<CONFIG> or -c/--config) or at least one " +
+        "--pool-prefix",
+      JSON.stringify(argv),
+    );
+    assert.equal(e.showUsage, true);
+  }
 });
 
 Deno.test("parseCliArgs() names each missing translate option", () => {
@@ -138,10 +145,13 @@ Deno.test("parseCliArgs() wants exactly one file for check-config and none of tr
     usageError(["check-config", "a", "b"]).message,
     "check-config takes one <FILE>, got 2",
   );
-  assert.equal(usageError(["check-config", ""]).message, "check-config needs a non-empty <FILE>");
+  assert.equal(
+    usageError(["check-config", ""]).message,
+    "the configuration file name must not be empty",
+  );
   assert.equal(
     usageError(["check-config", "a", "--out", "o"]).message,
-    "check-config does not take --out",
+    "check-config does not take --out (translate does)",
   );
 });
 
@@ -152,16 +162,174 @@ Deno.test("formatUsageError() adds the usage only when asked, else a --help hint
   assert.equal(long, `protomask: boom\n\n${USAGE}`);
 });
 
-Deno.test("USAGE lists every subcommand and option, and says the daemon is not built", () => {
-  for (const word of [...SUBCOMMANDS, "--config", "--in", "--out", "-v, --verbose", "-h, --help"]) {
-    assert.ok(USAGE.includes(word), word);
-  }
-  assert.ok(USAGE.includes("-V, --version"));
-  assert.match(USAGE, /Not in this version: running as a daemon/);
+Deno.test("USAGE lists every command, option, 1.x flag and signal, and no 'not in this version'", () => {
+  const words = [
+    ...SUBCOMMANDS,
+    "protomask [OPTIONS] <CONFIG>",
+    "--config",
+    "--in",
+    "--out",
+    "-v, --verbose",
+    "-h, --help",
+    "-V, --version",
+    "-c, --config <FILE>",
+    "-i, --interface <NAME>",
+    "--pool-prefix <PREFIX>",
+    "--translation-prefix <PREFIX>",
+    "--reservation-timeout <SECS>",
+    "--prometheus <ADDR>",
+    "--num-queues <N>",
+    "SIGTERM, SIGINT",
+    "SIGHUP",
+    "Exit status:",
+  ];
+  for (const word of words) assert.ok(USAGE.includes(word), word);
+  assert.doesNotMatch(USAGE, /Not in this version/);
   assert.ok(USAGE.endsWith("\n"));
   for (const line of USAGE.split("\n")) assert.ok(line.length <= 80, `too wide: ${line}`);
 });
 
 Deno.test("versionLine() prints the name and version as upstream protomask does", () => {
   assert.equal(versionLine("9.8.7"), "protomask 9.8.7");
+});
+
+/** The overrides with some fields set. */
+function overrides(set: Partial<ConfigOverrides>): ConfigOverrides {
+  return { ...NO_OVERRIDES, ...set };
+}
+
+Deno.test("parseCliArgs() runs the daemon with a bare <CONFIG>, also one named like a command", () => {
+  for (const path of ["protomask.toml", "translate.toml", "check-config.json", "/etc/p.json"]) {
+    assert.deepEqual(command([path]), {
+      kind: "run",
+      verbose: false,
+      configPath: path,
+      overrides: NO_OVERRIDES,
+    });
+  }
+  const literal = command(["--", "translate"]);
+  assert.ok(literal.kind === "run" && literal.configPath === "translate");
+  const dotted = command(["./translate"]);
+  assert.ok(dotted.kind === "run" && dotted.configPath === "./translate");
+});
+
+Deno.test("parseCliArgs() takes the daemon's file from -c/--config, alone or agreeing with <CONFIG>", () => {
+  for (
+    const argv of [["-c", "p.json"], ["--config", "p.json"], ["--config=p.json"], [
+      "p.json",
+      "-c",
+      "p.json",
+    ]]
+  ) {
+    const cmd = command(argv);
+    assert.ok(cmd.kind === "run" && cmd.configPath === "p.json", JSON.stringify(argv));
+  }
+});
+
+Deno.test("parseCliArgs() rejects two different configuration files, --config twice and an empty one", () => {
+  assert.equal(
+    usageError(["a.toml", "-c", "b.json"]).message,
+    "two configuration files: 'a.toml' and --config 'b.json' (give one)",
+  );
+  assert.equal(usageError(["-c", "a", "-c", "a"]).message, "--config given 2 times");
+  assert.equal(usageError(["-c", ""]).message, "the configuration file name must not be empty");
+  assert.equal(usageError([""]).message, "the configuration file name must not be empty");
+  assert.match(usageError(["a.toml", "b.toml"]).message, /^unexpected argument 'b\.toml'/);
+});
+
+Deno.test("parseCliArgs() reads every protomask 1.x flag as given", () => {
+  const cmd = command([
+    "-i",
+    "nat%d",
+    "--pool-prefix",
+    "192.0.2.0/24",
+    "--pool-prefix=198.51.100.0/24",
+    "--translation-prefix",
+    "2001:db8:64::/96",
+    "--reservation-timeout",
+    "300",
+    "--prometheus",
+    "[::1]:8999",
+    "--num-queues",
+    "4",
+  ]);
+  assert.deepEqual(cmd, {
+    kind: "run",
+    verbose: false,
+    configPath: null,
+    overrides: {
+      interface: "nat%d",
+      poolPrefixes: ["192.0.2.0/24", "198.51.100.0/24"],
+      translationPrefix: "2001:db8:64::/96",
+      reservationTimeout: "300",
+      prometheus: "[::1]:8999",
+      numQueues: "4",
+    },
+  });
+  const long = command(["--interface", "tun7", "--pool-prefix", "192.0.2.0/24"]);
+  assert.ok(long.kind === "run" && long.overrides.interface === "tun7");
+});
+
+Deno.test("parseCliArgs() runs on --pool-prefix alone, and applies flags over a file", () => {
+  assert.deepEqual(command(["--pool-prefix", "192.0.2.0/24"]), {
+    kind: "run",
+    verbose: false,
+    configPath: null,
+    overrides: overrides({ poolPrefixes: ["192.0.2.0/24"] }),
+  });
+  assert.deepEqual(command(["-c", "p.json", "--reservation-timeout", "60"]), {
+    kind: "run",
+    verbose: false,
+    configPath: "p.json",
+    overrides: overrides({ reservationTimeout: "60" }),
+  });
+});
+
+Deno.test("parseCliArgs() rejects a single-valued 1.x flag given twice", () => {
+  const flags = [
+    ["-i", "--interface"],
+    ["--translation-prefix", "--translation-prefix"],
+    ["--reservation-timeout", "--reservation-timeout"],
+    ["--prometheus", "--prometheus"],
+    ["--num-queues", "--num-queues"],
+  ];
+  for (const [given, name] of flags) {
+    const e = usageError(["p.toml", given!, "x", given!, "y"]);
+    assert.equal(e.message, `${name} given 2 times`);
+    assert.equal(e.showUsage, false);
+  }
+});
+
+Deno.test("parseCliArgs() passes the 1.x flags to check-config, with its file from -c too", () => {
+  assert.deepEqual(command(["check-config", "p.json", "--pool-prefix", "192.0.2.0/24"]), {
+    kind: "check-config",
+    verbose: false,
+    configPath: "p.json",
+    overrides: overrides({ poolPrefixes: ["192.0.2.0/24"] }),
+  });
+  const viaC = command(["check-config", "-c", "p.json"]);
+  assert.ok(viaC.kind === "check-config" && viaC.configPath === "p.json");
+  assert.equal(
+    usageError(["check-config", "--pool-prefix", "192.0.2.0/24"]).message,
+    "check-config needs a configuration <FILE>",
+  );
+});
+
+Deno.test("parseCliArgs() keeps the 1.x flags away from translate and --in/--out away from the daemon", () => {
+  for (
+    const flag of ["--interface", "--pool-prefix", "--translation-prefix", "--reservation-timeout"]
+  ) {
+    assert.equal(usageError([...TRANSLATE, flag, "x"]).message, `translate does not take ${flag}`);
+  }
+  assert.equal(
+    usageError(["p.toml", "--in", "x.pcap"]).message,
+    "the daemon does not take --in (translate does)",
+  );
+  const t = command(["translate", "-c", "c.json", "--in", "i", "--out", "o"]);
+  assert.ok(t.kind === "translate" && t.configPath === "c.json");
+});
+
+Deno.test("parseCliArgs() names a 1.x flag given without its value", () => {
+  assert.equal(usageError(["--pool-prefix"]).message, "--pool-prefix needs a value");
+  assert.equal(usageError(["p.toml", "-i"]).message, "--interface needs a value");
 });
