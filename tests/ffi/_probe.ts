@@ -1,0 +1,169 @@
+// Runs one FFI scenario inside a network namespace and prints one JSON object on stdout.
+// Used by tun_test.ts as `ip netns exec NS deno run --allow-ffi --allow-run --allow-read
+// tests/ffi/_probe.ts <scenario> [args]`; a network namespace belongs to a thread, so the FFI
+// code under test runs in this separate process rather than inside `deno test`.
+//
+// Every wait here is bounded; the TUN disappears when this process exits.
+import { openTun } from "../../ffi/tun.ts";
+import { setUpInterface } from "../../ffi/netlink.ts";
+import { SysError } from "../../ffi/libc.ts";
+import { parseIpv4, parseIpv4Prefix } from "../../lib/addr/ipv4.ts";
+import { parseIpv6, parseIpv6Prefix } from "../../lib/addr/ipv6.ts";
+import { checksum, sumBytes } from "../../lib/wire/checksum.ts";
+
+const ADDRESS4 = parseIpv4("192.0.0.8")!;
+const ADDRESS6 = parseIpv6("64:ff9b::c000:8")!;
+const PEER6 = parseIpv6("2001:db8::2")!;
+
+function ipJson(args: string[]): unknown {
+  const out = new Deno.Command("ip", { args: ["-j", ...args], stderr: "piped" }).outputSync();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  return text === "" ? [] : JSON.parse(text);
+}
+
+function snapshot(name: string): Record<string, unknown> {
+  return {
+    link: ipJson(["link", "show", "dev", name]),
+    addr: ipJson(["addr", "show", "dev", name]),
+    route4: ipJson(["-4", "route", "show", "table", "main"]),
+    route6: ipJson(["-6", "route", "show", "table", "main"]),
+  };
+}
+
+function errorInfo(e: unknown): Record<string, unknown> {
+  return e instanceof SysError
+    ? { error: e.message, code: e.code, call: e.call, errno: e.errno, sys: true }
+    : { error: e instanceof Error ? e.message : String(e), sys: false };
+}
+
+/** An ICMPv6 echo request from PEER6 to ADDRESS6 (RFC 4443 §4.1), checksummed. */
+function echoRequest(id: number, seq: number, payload: Uint8Array): Uint8Array {
+  const len = 8 + payload.length;
+  const p = new Uint8Array(40 + len);
+  const v = new DataView(p.buffer);
+  v.setUint32(0, 0x60000000);
+  v.setUint16(4, len);
+  p[6] = 58; // ICMPv6
+  p[7] = 64;
+  p.set(PEER6, 8);
+  p.set(ADDRESS6, 24);
+  p[40] = 128; // echo request
+  v.setUint16(44, id);
+  v.setUint16(46, seq);
+  p.set(payload, 48);
+  const pseudo = sumBytes(p, 8, 32, 0) + len + 58;
+  v.setUint16(42, checksum(p, 40, len, pseudo));
+  return p;
+}
+
+function run(scenario: string, args: string[]): Record<string, unknown> {
+  switch (scenario) {
+    case "open": {
+      using tun = openTun({ name: args[0]! });
+      return { name: tun.name, mtuBytes: tun.mtuBytes, fd: tun.fd, link: snapshot(tun.name).link };
+    }
+    case "open-name": {
+      try {
+        using _tun = openTun({ name: args[0]! });
+        return { opened: true };
+      } catch (e) {
+        return errorInfo(e);
+      }
+    }
+    case "busy": {
+      using first = openTun({ name: args[0]! });
+      try {
+        using _second = openTun({ name: first.name });
+        return { name: first.name, opened: true };
+      } catch (e) {
+        return { name: first.name, ...errorInfo(e) };
+      }
+    }
+    case "setup": {
+      using tun = openTun({ name: args[0]! });
+      const setup = setUpInterface({
+        name: tun.name,
+        mtuBytes: 1400,
+        address4: ADDRESS4,
+        address6: ADDRESS6,
+        routes4: [parseIpv4Prefix("198.51.100.0/24")!, parseIpv4Prefix("203.0.113.7/32")!],
+        routes6: [parseIpv6Prefix("64:ff9b::/96")!],
+      });
+      const during = snapshot(tun.name);
+      const problems = setup.undo();
+      const again = setup.undo();
+      return { name: tun.name, during, problems, again, after: snapshot(tun.name) };
+    }
+    case "exists": {
+      using tun = openTun({ name: args[0]! });
+      try {
+        setUpInterface({
+          name: tun.name,
+          mtuBytes: 1400,
+          address4: ADDRESS4,
+          address6: ADDRESS6,
+          routes4: [parseIpv4Prefix("198.51.100.0/24")!],
+          routes6: [parseIpv6Prefix("64:ff9b::/96")!],
+        });
+        return { name: tun.name, failed: false };
+      } catch (e) {
+        return { name: tun.name, failed: true, ...errorInfo(e), after: snapshot(tun.name) };
+      }
+    }
+    case "ping": {
+      using tun = openTun({ name: args[0]!, nonBlocking: true });
+      const setup = setUpInterface({
+        name: tun.name,
+        mtuBytes: 1400,
+        address4: ADDRESS4,
+        address6: ADDRESS6,
+        routes4: [],
+        routes6: [parseIpv6Prefix("2001:db8::/64")!],
+      });
+      try {
+        const payload = new TextEncoder().encode("protomask ffi round trip");
+        const req = echoRequest(0x1234, 7, payload);
+        const buf = new Uint8Array(2048);
+        buf.set(req, 100);
+        const wrote = tun.write(buf, 100, req.length);
+        const deadline = Date.now() + 3000;
+        const seen: number[] = [];
+        while (Date.now() < deadline) {
+          if (!tun.waitReadable(Math.max(1, deadline - Date.now()))) continue;
+          const n = tun.read(buf, 0, buf.length);
+          if (n < 0) return { wrote, readError: n, seen };
+          const v = new DataView(buf.buffer, 0, n);
+          const nh = buf[6]!;
+          seen.push(nh === 58 ? buf[40]! : -nh);
+          if ((buf[0]! >> 4) !== 6 || nh !== 58 || buf[40] !== 129) continue;
+          const icmpLen = v.getUint16(4);
+          const pseudo = sumBytes(buf, 8, 32, 0) + icmpLen + 58;
+          return {
+            wrote,
+            requestLen: req.length,
+            replyLen: n,
+            replySrcIsAddress6: buf.subarray(8, 24).every((b, i) => b === ADDRESS6[i]),
+            replyDstIsPeer: buf.subarray(24, 40).every((b, i) => b === PEER6[i]),
+            id: v.getUint16(44),
+            seq: v.getUint16(46),
+            payload: new TextDecoder().decode(buf.subarray(48, n)),
+            checksumValid: checksum(buf, 40, icmpLen, pseudo) === 0,
+            afterClose: (tun.close(), tun.read(buf, 0, buf.length)),
+          };
+        }
+        return { wrote, timeout: true, seen };
+      } finally {
+        setup.undo();
+      }
+    }
+    default:
+      throw new Error(`unknown scenario ${scenario}`);
+  }
+}
+
+const [scenario, ...rest] = Deno.args;
+try {
+  console.log(JSON.stringify(run(scenario ?? "", rest)));
+} catch (e) {
+  console.log(JSON.stringify({ uncaught: true, ...errorInfo(e) }));
+}
