@@ -2,9 +2,12 @@ import assert from "node:assert/strict";
 import {
   checkConfig,
   type CheckConfigSuccess,
+  detectConfigFormat,
   formatTranslateSummary,
+  loadDaemonConfig,
   translateFile,
 } from "../../lib/cli/commands.ts";
+import { type ConfigOverrides, NO_OVERRIDES } from "../../lib/cli/args.ts";
 import { formatConfig, parseConfig } from "../../lib/config/config.ts";
 import { readCapture } from "../../lib/pcap/reader.ts";
 import { ipv4HeaderChecksumValid, l4ChecksumValid, toHex } from "../_util/packets.ts";
@@ -146,4 +149,187 @@ Deno.test("formatTranslateSummary() mentions records that were not IP packets", 
     line,
     "translate: 2 packets in (3 non-IP records skipped), 1 out; dropped: no_mapping 1",
   );
+});
+
+/** The overrides with some fields set. */
+function flags(set: Partial<ConfigOverrides>): ConfigOverrides {
+  return { ...NO_OVERRIDES, ...set };
+}
+
+/** Loads a config that must be valid and returns the success. */
+function loaded(input: Parameters<typeof loadDaemonConfig>[0]) {
+  const r = loadDaemonConfig(input);
+  assert.ok(r.ok, r.ok ? "" : r.message);
+  return r;
+}
+
+/** Loads a config that must fail and returns the lines of the message. */
+function failed(input: Parameters<typeof loadDaemonConfig>[0]): string[] {
+  const r = loadDaemonConfig(input);
+  assert.ok(!r.ok, "loadDaemonConfig() accepted the input");
+  return r.message.split("\n");
+}
+
+const SAME_TOML = `[Interface]
+Prefix = "2001:db8:64::/96"
+Pool = ["192.0.2.0/24", "198.51.100.0/25"]
+Name = "nat%d"
+[Rules]
+ReservationDuration = 300
+`;
+const SAME_JSON = `{
+  "prefix": "2001:db8:64::/96",
+  "pool": ["192.0.2.0/24", "198.51.100.0/25"],
+  "reservation_timeout": 300
+}`;
+const SAME_FLAGS = flags({
+  interface: "nat%d",
+  poolPrefixes: ["192.0.2.0/24", "198.51.100.0/25"],
+  translationPrefix: "2001:db8:64::/96",
+  reservationTimeout: "300",
+});
+
+Deno.test("loadDaemonConfig() gives equal Configs for the same settings as TOML, 1.x JSON and flags", () => {
+  const toml = loaded({ text: SAME_TOML, path: "c.toml", overrides: NO_OVERRIDES });
+  const json = loaded({
+    text: SAME_JSON,
+    path: "c.json",
+    overrides: flags({ interface: "nat%d" }),
+  });
+  const alone = loaded({ text: null, path: null, overrides: SAME_FLAGS });
+  assert.equal(toml.format, "toml");
+  assert.equal(json.format, "protomask1-json");
+  assert.equal(alone.format, "flags");
+  const expected = formatConfig(toml.config);
+  assert.match(expected, /^ReservationDuration = 300$/m);
+  assert.equal(formatConfig(json.config), expected);
+  assert.equal(formatConfig(alone.config), expected);
+  assert.deepEqual([toml.warnings, json.warnings, alone.warnings], [[], [], []]);
+});
+
+Deno.test("loadDaemonConfig() lets every flag win over the file, TOML or JSON", () => {
+  const base = '[Interface]\nPool = ["203.0.113.0/24"]\nName = "a%d"\n' +
+    '[Rules]\nReservationDuration = 9\nMapStatic = [{ v4 = "203.0.113.9", v6 = "2001:db8::9" }]\n';
+  const toml = loaded({ text: base, path: "c.toml", overrides: SAME_FLAGS });
+  assert.equal(toml.config.interface.name, "nat%d");
+  assert.equal(toml.config.rules.reservationDurationSecs, 300);
+  assert.equal(toml.config.interface.pool.length, 2, "--pool-prefix replaces the pool");
+  assert.equal(toml.config.rules.mapStatic.length, 1, "keys without a flag stay");
+  const json = loaded({
+    text: '{"prefix": "64:ff9b::/96", "pool": ["203.0.113.0/24"], "reservation_timeout": 9}',
+    path: "c.json",
+    overrides: SAME_FLAGS,
+  });
+  assert.equal(formatConfig(json.config), formatConfig(parseConfig(SAME_TOML)));
+});
+
+Deno.test("loadDaemonConfig() takes the format from a .json name or a leading '{'", () => {
+  assert.equal(detectConfigFormat("x.json", "[Interface]"), "protomask1-json");
+  assert.equal(detectConfigFormat("X.JSON", ""), "protomask1-json");
+  assert.equal(detectConfigFormat("x.conf", '  \n{"pool": []}'), "protomask1-json");
+  assert.equal(detectConfigFormat(null, "\uFEFF{}"), "protomask1-json");
+  assert.equal(detectConfigFormat("x.toml", "[Interface]\n"), "toml");
+  assert.equal(detectConfigFormat("json.toml", "# {\n"), "toml");
+  const r = loaded({
+    text: '{"pool": ["192.0.2.0/24"]}',
+    path: "/etc/protomask",
+    overrides: NO_OVERRIDES,
+  });
+  assert.equal(r.format, "protomask1-json");
+});
+
+Deno.test("loadDaemonConfig() names each bad flag and value in one message", () => {
+  const lines = failed({
+    text: null,
+    path: null,
+    overrides: flags({
+      poolPrefixes: ["10.0.0.0/33", "192.0.2.0/24", "192.0.2.128/25"],
+      translationPrefix: "64:ff9b::/95",
+      interface: "a/b",
+      reservationTimeout: "soon",
+    }),
+  });
+  assert.deepEqual(lines, [
+    "command line: 5 configuration problems:",
+    "--reservation-timeout 'soon': expected a whole number of seconds",
+    "--translation-prefix '64:ff9b::/95': prefix length must be one of 32, 40, 48, 56, 64, 96 (RFC 6052 §2.2)",
+    "--pool-prefix '10.0.0.0/33': prefix length must be an integer from 0 to 32",
+    "--pool-prefix '192.0.2.128/25': overlaps --pool-prefix '192.0.2.0/24' (192.0.2.0/24)",
+    "--interface 'a/b': must be printable ASCII without spaces, '/' or ':'",
+  ]);
+});
+
+Deno.test("loadDaemonConfig() range-checks --reservation-timeout as the file key is checked", () => {
+  for (const v of ["0", "4294967296", "99999999999999999999999"]) {
+    assert.deepEqual(
+      failed({
+        text: null,
+        path: null,
+        overrides: flags({ poolPrefixes: ["192.0.2.0/24"], reservationTimeout: v }),
+      }),
+      [
+        "command line: 1 configuration problem:",
+        `--reservation-timeout '${v}': must be an integer from 1 to 4294967295`,
+      ],
+    );
+  }
+});
+
+Deno.test("loadDaemonConfig() reports file and flag problems together under both names", () => {
+  const lines = failed({
+    text: '[Interface]\nPool = ["192.0.2.0/24"]\nMTU = 10\n',
+    path: "c.toml",
+    overrides: flags({ reservationTimeout: "0" }),
+  });
+  assert.deepEqual(lines, [
+    "c.toml and command line: 2 configuration problems:",
+    "Interface.MTU = 10: must be an integer from 1280 to 65535",
+    "--reservation-timeout '0': must be an integer from 1 to 4294967295",
+  ]);
+  const json = failed({
+    text: '{"pool": ["192.0.2.0/24"], "static_map": 5}',
+    path: "p.json",
+    overrides: flags({ interface: "" }),
+  });
+  assert.deepEqual(json, [
+    "p.json and command line: 2 configuration problems:",
+    "--interface '': must be 1 to 15 bytes long",
+    "static_map = 5: expected an array, got an integer",
+  ]);
+});
+
+Deno.test("loadDaemonConfig() keeps a TOML syntax error's line and column when flags are given", () => {
+  const lines = failed({
+    text: "[Interface]\nPool = [\n",
+    path: "c.toml",
+    overrides: flags({ interface: "x" }),
+  });
+  assert.equal(lines[0], "c.toml: 1 configuration problem:");
+  assert.match(lines[1]!, /^TOML syntax error at line \d+, column \d+: /);
+});
+
+Deno.test("loadDaemonConfig() warns about --prometheus and --num-queues rather than dropping them silently", () => {
+  const r = loaded({
+    text: null,
+    path: null,
+    overrides: flags({ poolPrefixes: ["192.0.2.0/24"], prometheus: "[::1]:8999", numQueues: "4" }),
+  });
+  assert.deepEqual(r.warnings, [
+    "--prometheus '[::1]:8999' ignored: this version has no Prometheus endpoint",
+    "--num-queues '4' ignored: this version reads the TUN device through one queue",
+  ]);
+});
+
+Deno.test("loadDaemonConfig() with no file and no --pool-prefix names the missing flag", () => {
+  assert.deepEqual(failed({ text: null, path: null, overrides: NO_OVERRIDES }), [
+    "command line: 1 configuration problem:",
+    "--pool-prefix: nothing to translate for: add --pool-prefix or Rules.MapStatic",
+  ]);
+});
+
+Deno.test("checkConfig() prints the effective config of a 1.x JSON file with the flags applied", () => {
+  const r = checkConfig(SAME_JSON, "c.json", flags({ interface: "nat%d" }));
+  assert.ok(r.ok);
+  assert.equal(r.format, "protomask1-json");
+  assert.equal(r.text, formatConfig(parseConfig(SAME_TOML)));
 });
