@@ -229,20 +229,45 @@ export interface InterfaceOptions {
   name: string;
   /** MTU to set. */
   mtuBytes: number;
-  /** The translator's own IPv4 address (added as /32). */
-  address4: number;
-  /** The translator's own IPv6 address (added as /128). */
-  address6: Uint8Array;
+  /**
+   * Addresses to assign to the interface as /32 and /128 (none by default: the daemon routes
+   * the translator's own addresses into the TUN instead, see lib/daemon/routes.ts).
+   */
+  addresses?: NlAddr[];
   /** IPv4 prefixes routed into the interface (pool, static-mapped addresses). */
   routes4: Ipv4Prefix[];
   /** IPv6 prefixes routed into the interface (the translation prefix). */
   routes6: Ipv6Prefix[];
 }
 
+/** Route and MTU changes applied to a running interface (a reload). */
+export interface InterfaceChanges {
+  /** IPv4 routes to add. */
+  add4: Ipv4Prefix[];
+  /** IPv4 routes to remove. */
+  remove4: Ipv4Prefix[];
+  /** IPv6 routes to add. */
+  add6: Ipv6Prefix[];
+  /** IPv6 routes to remove. */
+  remove6: Ipv6Prefix[];
+  /** The MTU wanted (set only when it differs). */
+  mtuBytes: number;
+}
+
 /** The configuration {@link setUpInterface} applied, and how to take it back. */
 export interface InterfaceSetup {
   /** Interface index. */
   readonly index: number;
+  /**
+   * Adds routes, then sets the MTU, then removes routes. When an addition or the MTU fails,
+   * what this call added is removed again and the error is thrown: the interface is as before.
+   * A removal that fails is reported, not thrown (the route is gone from `undo`'s list anyway).
+   *
+   * @param changes routes to add and remove, and the MTU
+   * @returns one line per removal that failed
+   * @throws {SysError} when a route cannot be added or the MTU cannot be set
+   */
+  apply(changes: InterfaceChanges): string[];
   /**
    * Removes exactly the routes and addresses that were added, newest first. Never throws;
    * idempotent (a second call does nothing).
@@ -296,33 +321,72 @@ function undoAll(index: number, done: Done[]): string[] {
 export function setUpInterface(opts: InterfaceOptions): InterfaceSetup {
   const index = linkIndex(opts.name);
   const done: Done[] = [];
-  using nl = Rtnetlink.open();
-  try {
-    nl.setLink(index, { up: true, mtuBytes: opts.mtuBytes });
-    for (const a of [opts.address4, opts.address6] as NlAddr[]) {
-      nl.addAddress(index, a);
-      done.push({ what: `address ${addrText(a)}`, undo: (n) => n.deleteAddress(index, a) });
+  let mtuBytes = opts.mtuBytes;
+  {
+    using nl = Rtnetlink.open();
+    try {
+      nl.setLink(index, { up: true, mtuBytes: opts.mtuBytes });
+      for (const a of opts.addresses ?? []) {
+        nl.addAddress(index, a);
+        done.push({ what: `address ${addrText(a)}`, undo: (n) => n.deleteAddress(index, a) });
+      }
+      addRoutes(nl, index, [...opts.routes6, ...opts.routes4], done);
+    } catch (e) {
+      throw withCleanup(e, undoAll(index, done));
     }
-    const routes: [NlAddr, number][] = [
-      ...opts.routes6.map((r): [NlAddr, number] => [r.addr, r.len]),
-      ...opts.routes4.map((r): [NlAddr, number] => [r.addr, r.len]),
-    ];
-    for (const [addr, len] of routes) {
-      nl.addRoute(index, addr, len);
-      done.push({
-        what: `route ${prefixText(addr, len)}`,
-        undo: (n) => n.deleteRoute(index, addr, len),
-      });
-    }
-  } catch (e) {
-    const problems = undoAll(index, done);
-    if (problems.length > 0 && e instanceof Error) {
-      e.message += `; cleaning up also failed: ${problems.join("; ")}`;
-    }
-    throw e;
   }
   return {
     index,
+    apply(changes: InterfaceChanges): string[] {
+      using nl = Rtnetlink.open();
+      const added: Done[] = [];
+      try {
+        addRoutes(nl, index, [...changes.add6, ...changes.add4], added);
+        if (changes.mtuBytes !== mtuBytes) nl.setLink(index, { mtuBytes: changes.mtuBytes });
+      } catch (e) {
+        throw withCleanup(e, undoAll(index, added));
+      }
+      mtuBytes = changes.mtuBytes;
+      done.push(...added);
+      const problems: string[] = [];
+      for (const r of [...changes.remove6, ...changes.remove4]) {
+        const what = `route ${prefixText(r.addr, r.len)}`;
+        const at = done.findIndex((d) => d.what === what);
+        if (at >= 0) done.splice(at, 1);
+        try {
+          nl.deleteRoute(index, r.addr, r.len);
+        } catch (e) {
+          problems.push(`${what} not removed: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
+      return problems;
+    },
     undo: () => undoAll(index, done),
   };
+}
+
+/** Adds each route, recording its inverse in `done` as soon as it exists. */
+function addRoutes(
+  nl: Rtnetlink,
+  index: number,
+  routes: (Ipv4Prefix | Ipv6Prefix)[],
+  done: Done[],
+) {
+  for (const r of routes) {
+    const addr: NlAddr = r.addr;
+    const len = r.len;
+    nl.addRoute(index, addr, len);
+    done.push({
+      what: `route ${prefixText(addr, len)}`,
+      undo: (n) => n.deleteRoute(index, addr, len),
+    });
+  }
+}
+
+/** Appends cleanup failures to an error's message. */
+function withCleanup(e: unknown, problems: string[]): unknown {
+  if (problems.length > 0 && e instanceof Error) {
+    e.message += `; cleaning up also failed: ${problems.join("; ")}`;
+  }
+  return e;
 }

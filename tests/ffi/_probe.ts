@@ -84,8 +84,7 @@ function run(scenario: string, args: string[]): Record<string, unknown> {
       const setup = setUpInterface({
         name: tun.name,
         mtuBytes: 1400,
-        address4: ADDRESS4,
-        address6: ADDRESS6,
+        addresses: [ADDRESS4, ADDRESS6],
         routes4: [parseIpv4Prefix("198.51.100.0/24")!, parseIpv4Prefix("203.0.113.7/32")!],
         routes6: [parseIpv6Prefix("64:ff9b::/96")!],
       });
@@ -100,8 +99,7 @@ function run(scenario: string, args: string[]): Record<string, unknown> {
         setUpInterface({
           name: tun.name,
           mtuBytes: 1400,
-          address4: ADDRESS4,
-          address6: ADDRESS6,
+          addresses: [ADDRESS4, ADDRESS6],
           routes4: [parseIpv4Prefix("198.51.100.0/24")!],
           routes6: [parseIpv6Prefix("64:ff9b::/96")!],
         });
@@ -115,8 +113,7 @@ function run(scenario: string, args: string[]): Record<string, unknown> {
       const setup = setUpInterface({
         name: tun.name,
         mtuBytes: 1400,
-        address4: ADDRESS4,
-        address6: ADDRESS6,
+        addresses: [ADDRESS4, ADDRESS6],
         routes4: [],
         routes6: [parseIpv6Prefix("2001:db8::/64")!],
       });
