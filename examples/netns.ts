@@ -168,6 +168,17 @@ export interface StopResult {
   forced: boolean;
 }
 
+/**
+ * Runs `ip -n NS <args>` (args split at spaces) and throws when it fails.
+ *
+ * @param ns Namespace.
+ * @param args The rest of the `ip` command line, e.g. "link set eth0 up".
+ * @returns Its standard output.
+ */
+export function ipIn(ns: string, args: string): Promise<string> {
+  return must(["ip", "-n", ns, ...args.split(/\s+/).filter((a) => a !== "")]);
+}
+
 /** Sleeps (bounded by the caller). */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -320,7 +331,7 @@ export interface TopologyOptions {
   clients?: number;
   /** Build the router and server namespaces (default true). */
   ipv4Side?: boolean;
-  /** MTU of the router–server link (default 1500). */
+  /** MTU of the router–server link (default 1500); the server still advertises MSS 1460. */
   serverLinkMtu?: number;
   /** Short tag in the namespace names, e.g. the test file (default "t"). */
   tag?: string;
@@ -409,49 +420,23 @@ export class Topology {
 
   async #build(opts: Required<TopologyOptions>): Promise<void> {
     const x = this.translatorNs;
-    const ipx = (...a: string[]) => must(["ip", "-n", x, ...a]);
     await this.#addNs(x);
     await this.sysctl(x, "net.ipv4.ip_forward", "1");
     await this.sysctl(x, "net.ipv6.conf.all.forwarding", "1");
     for (const c of this.clients) {
+      const dev = `c${c.index}`;
       await this.#addNs(c.ns);
       // Created inside the namespaces: the names never exist on the host.
-      await must([
-        "ip",
-        "-n",
-        x,
-        "link",
-        "add",
-        `c${c.index}`,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "eth0",
-        "netns",
-        c.ns,
-      ]);
+      await ipIn(x, `link add ${dev} type veth peer name eth0 netns ${c.ns}`);
       await this.sysctl(c.ns, "net.ipv6.conf.eth0.accept_ra", "0");
-      await must(["ip", "-n", c.ns, "addr", "add", `${c.addr}/64`, "dev", "eth0", "nodad"]);
-      await must(["ip", "-n", c.ns, "link", "set", "eth0", "up"]);
-      await must([
-        "ip",
-        "-n",
-        c.ns,
-        "-6",
-        "route",
-        "add",
-        "default",
-        "via",
-        c.gateway,
-        "dev",
-        "eth0",
-      ]);
-      await ipx("addr", "add", `${c.gateway}/64`, "dev", `c${c.index}`, "nodad");
-      await ipx("link", "set", `c${c.index}`, "up");
+      await ipIn(c.ns, `addr add ${c.addr}/64 dev eth0 nodad`);
+      await ipIn(c.ns, "link set eth0 up");
+      await ipIn(c.ns, `-6 route add default via ${c.gateway} dev eth0`);
+      await ipIn(x, `addr add ${c.gateway}/64 dev ${dev} nodad`);
+      await ipIn(x, `link set ${dev} up`);
     }
     if (!this.routerNs || !this.serverNs) return;
-    const r = this.routerNs, s = this.serverNs;
+    const r = this.routerNs, s = this.serverNs, mtu = opts.serverLinkMtu;
     await this.#addNs(r);
     await this.#addNs(s);
     for (const ns of [r, s]) {
@@ -459,71 +444,24 @@ export class Topology {
       await this.sysctl(ns, "net.ipv6.conf.default.disable_ipv6", "1");
     }
     await this.sysctl(r, "net.ipv4.ip_forward", "1");
-    await must([
-      "ip",
-      "-n",
-      x,
-      "link",
-      "add",
-      "r0",
-      "type",
-      "veth",
-      "peer",
-      "name",
-      "x0",
-      "netns",
-      r,
-    ]);
-    await must([
-      "ip",
-      "-n",
-      r,
-      "link",
-      "add",
-      "s0",
-      "type",
-      "veth",
-      "peer",
-      "name",
-      "eth0",
-      "netns",
-      s,
-    ]);
-    await ipx("addr", "add", `${TRANSLATOR_V4}/24`, "dev", "r0");
-    await ipx("link", "set", "r0", "up");
-    await ipx("route", "add", "default", "via", ROUTER_V4, "dev", "r0");
-    await must(["ip", "-n", r, "addr", "add", `${ROUTER_V4}/24`, "dev", "x0"]);
-    await must(["ip", "-n", r, "addr", "add", `${ROUTER_SERVER_SIDE_V4}/24`, "dev", "s0"]);
-    await must(["ip", "-n", r, "link", "set", "s0", "mtu", String(opts.serverLinkMtu)]);
-    await must(["ip", "-n", r, "link", "set", "x0", "up"]);
-    await must(["ip", "-n", r, "link", "set", "s0", "up"]);
-    await must([
-      "ip",
-      "-n",
-      r,
-      "route",
-      "add",
-      TRANSLATOR_V4_NET,
-      "via",
-      TRANSLATOR_V4,
-      "dev",
-      "x0",
-    ]);
-    await must(["ip", "-n", s, "addr", "add", `${SERVER_V4}/24`, "dev", "eth0"]);
-    await must(["ip", "-n", s, "link", "set", "eth0", "mtu", String(opts.serverLinkMtu)]);
-    await must(["ip", "-n", s, "link", "set", "eth0", "up"]);
-    await must([
-      "ip",
-      "-n",
-      s,
-      "route",
-      "add",
-      "default",
-      "via",
-      ROUTER_SERVER_SIDE_V4,
-      "dev",
-      "eth0",
-    ]);
+    await ipIn(x, `link add r0 type veth peer name x0 netns ${r}`);
+    await ipIn(r, `link add s0 type veth peer name eth0 netns ${s}`);
+    await ipIn(x, `addr add ${TRANSLATOR_V4}/24 dev r0`);
+    await ipIn(x, "link set r0 up");
+    await ipIn(x, `route add default via ${ROUTER_V4} dev r0`);
+    await ipIn(r, `addr add ${ROUTER_V4}/24 dev x0`);
+    await ipIn(r, `addr add ${ROUTER_SERVER_SIDE_V4}/24 dev s0`);
+    await ipIn(r, `link set s0 mtu ${mtu}`);
+    await ipIn(r, "link set x0 up");
+    await ipIn(r, "link set s0 up");
+    await ipIn(r, `route add ${TRANSLATOR_V4_NET} via ${TRANSLATOR_V4} dev x0`);
+    await ipIn(s, `addr add ${SERVER_V4}/24 dev eth0`);
+    await ipIn(s, `link set eth0 mtu ${mtu}`);
+    await ipIn(s, "link set eth0 up");
+    // The server advertises the TCP MSS of a host on a 1500-byte LAN even when its link is
+    // narrower, so a client's TCP meets the narrow link through path-MTU discovery (the
+    // router's Fragmentation Needed, translated), not through the MSS option.
+    await ipIn(s, `route add default via ${ROUTER_SERVER_SIDE_V4} dev eth0 advmss 1460`);
   }
 
   /**

@@ -407,3 +407,18 @@ export async function udpExchange(
   if (r.code !== 0) throw new Error(`udp client exited ${r.code}: ${r.stderr}`);
   return r.stdout.trim().split("\n").map((l) => JSON.parse(l) as UdpOutcome);
 }
+
+/**
+ * Whether a dotted-quad IPv4 address lies in a prefix "a.b.c.d/len".
+ *
+ * @param v4 The address.
+ * @param prefix The prefix.
+ * @returns True when inside.
+ */
+export function ipv4InPrefix(v4: string, prefix: string): boolean {
+  const num = (a: string) => a.split(".").reduce((n, p) => n * 256 + Number(p), 0);
+  const [net, lenText] = prefix.split("/");
+  const len = Number(lenText ?? 32);
+  const size = 2 ** (32 - len);
+  return Math.floor(num(v4) / size) === Math.floor(num(net!) / size);
+}
