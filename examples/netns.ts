@@ -609,7 +609,7 @@ export async function startProtomask(topo: Topology, opts: DaemonOptions): Promi
   ], "protomask");
   const daemon = { kind: "protomask", proc, tunName: null as string | null, configPath };
   if (opts.waitReady === false) return daemon;
-  const m = await proc.waitForOutput(/ready on ([\w.%-]+)/, opts.readyTimeoutMs ?? 20_000);
+  const m = await proc.waitForOutput(/ready on \\?"?([\w.%-]+)/, opts.readyTimeoutMs ?? 20_000);
   if (!m) {
     const why = proc.status ? `exited with ${proc.status.code}` : "did not get ready in time";
     if (!proc.status) await proc.stop("SIGKILL", 2000);
