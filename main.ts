@@ -10,11 +10,10 @@
  */
 
 import {
-  ansiColorFormatter,
   configureSync,
-  defaultTextFormatter,
+  getAnsiColorFormatter,
   getLogger,
-  jsonLinesFormatter,
+  getTextFormatter,
   type LogRecord,
   type TextFormatter,
 } from "@logtape/logtape";
@@ -25,13 +24,17 @@ import {
   formatUsageError,
   parseCliArgs,
   PROGRAM_NAME,
+  type RunCommand,
   type TranslateCommand,
   USAGE,
   versionLine,
 } from "./lib/cli/args.ts";
-import { checkConfig, translateFile } from "./lib/cli/commands.ts";
+import { checkConfig, loadDaemonConfig, translateFile } from "./lib/cli/commands.ts";
+import { DaemonStartError, type ReloadResult, runDaemon } from "./daemon/run.ts";
 
 const EXIT_OK = 0;
+/** Exit status when the daemon cannot set up its device or routes, or fails while running. */
+const EXIT_FAILURE = 1;
 const encoder = new TextEncoder();
 const log = getLogger(["protomask", "cli"]);
 
@@ -47,11 +50,32 @@ function fail(message: string): number {
   return EXIT_USAGE;
 }
 
+/**
+ * One JSON object per line: time, level, logger, the message with its values filled in (strings
+ * bare, as a human reads them) and the structured properties for machines.
+ */
+function jsonLine(record: LogRecord): string {
+  let message = "";
+  for (let i = 0; i < record.message.length; i++) {
+    const part = record.message[i];
+    message += i % 2 === 0 || typeof part === "string" ? String(part) : JSON.stringify(part);
+  }
+  return JSON.stringify({
+    "@timestamp": new Date(record.timestamp).toISOString(),
+    level: record.level.toUpperCase(),
+    logger: record.category.join("."),
+    message,
+    properties: record.properties,
+  }) + "\n";
+}
+
 /** LogTape to stderr: readable text on a terminal, JSON lines otherwise; debug with `-v`. */
 function setUpLogging(verbose: boolean): void {
-  let formatter: TextFormatter = jsonLinesFormatter;
+  let formatter: TextFormatter = jsonLine;
   if (Deno.stderr.isTerminal()) {
-    formatter = Deno.noColor ? defaultTextFormatter : ansiColorFormatter;
+    formatter = Deno.noColor
+      ? getTextFormatter({ value: "bare" })
+      : getAnsiColorFormatter({ value: "bare" });
   }
   configureSync({
     sinks: { stderr: (record: LogRecord) => writeAll(Deno.stderr, formatter(record)) },
@@ -109,6 +133,39 @@ async function runTranslate(cmd: TranslateCommand): Promise<number> {
   return EXIT_OK;
 }
 
+/** Reads the configuration file (if any) and applies the command-line overrides. */
+async function loadRunConfig(cmd: RunCommand): Promise<ReloadResult & { warnings?: string[] }> {
+  let text: string | null = null;
+  if (cmd.configPath !== null) {
+    const bytes = await readFile(cmd.configPath, "the configuration");
+    if (typeof bytes === "string") return { ok: false, message: bytes };
+    text = new TextDecoder().decode(bytes);
+  }
+  const loaded = loadDaemonConfig({ text, path: cmd.configPath, overrides: cmd.overrides });
+  if (!loaded.ok) return { ok: false, message: loaded.message };
+  return { ok: true, config: loaded.config, warnings: loaded.warnings };
+}
+
+async function runRun(cmd: RunCommand): Promise<number> {
+  const first = await loadRunConfig(cmd);
+  if (!first.ok) return fail(first.message);
+  for (const warning of first.warnings ?? []) log.warn(warning);
+  try {
+    return await runDaemon({
+      config: first.config,
+      reload: async () => {
+        const next = await loadRunConfig(cmd);
+        if (next.ok) { for (const warning of next.warnings ?? []) log.warn(warning); }
+        return next;
+      },
+    });
+  } catch (e) {
+    if (!(e instanceof DaemonStartError)) throw e;
+    writeAll(Deno.stderr, `${PROGRAM_NAME}: cannot start: ${e.message}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   const cmd = parseCliArgs(argv);
   switch (cmd.kind) {
@@ -123,6 +180,7 @@ async function main(argv: readonly string[]): Promise<number> {
       return EXIT_OK;
   }
   setUpLogging(cmd.verbose);
+  if (cmd.kind === "run") return await runRun(cmd);
   return cmd.kind === "translate" ? await runTranslate(cmd) : await runCheckConfig(cmd);
 }
 

@@ -215,10 +215,17 @@ for (
   });
 }
 
-Deno.test("main.ts <CONFIG> without a subcommand exits 2 with the usage", async () => {
-  const r = await runMain("protomask.toml");
+Deno.test("main.ts with nothing to run exits 2 with the usage", async () => {
+  const r = await runMain();
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /^protomask: missing subcommand/);
+  assert.match(r.stderr, /^protomask: nothing to run: give a configuration file/);
   assert.ok(r.stderr.endsWith(USAGE));
+  assert.equal(r.stdout, "");
+});
+
+Deno.test("main.ts <CONFIG> that cannot be read exits 2 before creating anything", async () => {
+  const r = await runMain("absent.toml");
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^protomask: cannot read the configuration 'absent.toml'/);
   assert.equal(r.stdout, "");
 });

@@ -1,0 +1,79 @@
+/**
+ * A packet Worker: wraps the TUN fd the main thread opened, attaches the shared lease table
+ * and runs the packet loop with blocking reads (DESIGN.md). It awaits messages only between
+ * loop runs — at start and when the generation changes — so nothing crosses threads per packet.
+ *
+ * @module
+ */
+
+/// <reference lib="deno.worker" />
+
+import { attachTun } from "../ffi/tun.ts";
+import { LOOP_RELOAD, PacketLoop } from "../lib/daemon/loop.ts";
+import type { FromWorker, ToWorker, WorkerInit } from "../lib/daemon/messages.ts";
+import { SharedState } from "../lib/daemon/shared.ts";
+import { LeaseTable } from "../lib/lease/table.ts";
+import { XlatContext } from "../lib/xlat/context.ts";
+import { engineSettings } from "../lib/xlat/settings.ts";
+
+const inbox: ToWorker[] = [];
+let wake: (() => void) | null = null;
+self.onmessage = (e: MessageEvent<ToWorker>) => {
+  inbox.push(e.data);
+  wake?.();
+};
+
+function post(msg: FromWorker): void {
+  self.postMessage(msg);
+}
+
+async function nextMessage(): Promise<ToWorker> {
+  while (inbox.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+  wake = null;
+  return inbox.shift()!;
+}
+
+async function run(init: WorkerInit): Promise<string> {
+  const shared = SharedState.attach(init.shared);
+  const table = LeaseTable.attach(init.table, init.tableOptions);
+  const ctx = new XlatContext({
+    settings: engineSettings(init.config),
+    mapper: table,
+    counters: shared.counterRow(init.index),
+    idSeed: init.idSeed,
+  });
+  const device = attachTun(init.fd, init.name, init.mtuBytes);
+  const loop = new PacketLoop(device, ctx, shared);
+  loop.generation = init.generation;
+  post({ kind: "ready", index: init.index });
+  // The main thread owns the fd and closes it; this Worker never does (a second close could
+  // hit an fd number reused in between).
+  for (;;) {
+    const code = loop.run(Infinity);
+    if (code !== LOOP_RELOAD) return shared.stopping ? "stop" : "closed";
+    // Wait for the configuration of the newest generation (posted before the bump).
+    while (loop.generation !== shared.generation && !shared.stopping) {
+      const msg = await nextMessage();
+      if (msg.kind !== "reload" || msg.generation <= loop.generation) continue;
+      ctx.settings = engineSettings(msg.config);
+      ctx.mapper = LeaseTable.attach(msg.table, msg.tableOptions);
+      loop.reloaded(msg.generation);
+      post({ kind: "reloaded", index: init.index, generation: msg.generation });
+    }
+    if (shared.stopping) return "stop";
+  }
+}
+
+const first = await nextMessage();
+if (first.kind !== "init") {
+  post({ kind: "ended", index: -1, reason: `expected init, got ${first.kind}` });
+} else {
+  let reason: string;
+  try {
+    reason = await run(first);
+  } catch (e) {
+    reason = e instanceof Error ? e.message : String(e);
+  }
+  post({ kind: "ended", index: first.index, reason });
+}
+self.close();
