@@ -121,12 +121,19 @@ function run(scenario: string, args: string[]): Record<string, unknown> {
         const payload = new TextEncoder().encode("protomask ffi round trip");
         const req = echoRequest(0x1234, 7, payload);
         const buf = new Uint8Array(2048);
-        buf.set(req, 100);
-        const wrote = tun.write(buf, 100, req.length);
+        // The kernel finishes setting up a new IPv6 address (even with IFA_F_NODAD) in a work
+        // queue, so under load the first request can meet "no route": resend every 200 ms.
+        let wrote = 0;
+        let resendAt = 0;
         const deadline = Date.now() + 3000;
         const seen: number[] = [];
         while (Date.now() < deadline) {
-          if (!tun.waitReadable(Math.max(1, deadline - Date.now()))) continue;
+          if (Date.now() >= resendAt) {
+            buf.set(req, 100);
+            wrote = tun.write(buf, 100, req.length);
+            resendAt = Date.now() + 200;
+          }
+          if (!tun.waitReadable(Math.max(1, Math.min(resendAt, deadline) - Date.now()))) continue;
           const n = tun.read(buf, 0, buf.length);
           if (n < 0) return { wrote, readError: n, seen };
           const v = new DataView(buf.buffer, 0, n);
