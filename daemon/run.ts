@@ -46,7 +46,10 @@ const MAX_DROP_LINES = 20;
 
 /** A failure to start (config is valid, but the system refused something). */
 export class DaemonStartError extends Error {
-  /** @param message what failed, for the operator */
+  /**
+   * Creates the error.
+   * @param message what failed, for the operator
+   */
   constructor(message: string) {
     super(message);
     this.name = "DaemonStartError";

@@ -53,6 +53,7 @@ export class PacketLoop {
   #pendingLen = 0;
 
   /**
+   * Creates the loop; it starts at the shared state's current generation and clock.
    * @param device the packet device
    * @param ctx engine context
    * @param shared control block and clock

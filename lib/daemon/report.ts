@@ -30,7 +30,10 @@ export class SaveScheduler {
   #dirty = false;
   #lastSaveMs = -Infinity;
 
-  /** @param opts intervals */
+  /**
+   * Creates a scheduler with nothing to save yet.
+   * @param opts intervals
+   */
   constructor(opts: SaveSchedulerOptions = {}) {
     this.#minIntervalMs = opts.minIntervalMs ?? 1000;
     this.#refreshIntervalMs = opts.refreshIntervalMs ?? 60_000;
