@@ -44,7 +44,12 @@ export const CLOSED_UDP_PORT = 9;
 
 const REPO = new URL("../", import.meta.url);
 
-/** Absolute path of a file of this repository. */
+/**
+ * Absolute path of a file of this repository.
+ *
+ * @param rel Path relative to the repository root, e.g. "main.ts".
+ * @returns The absolute file-system path.
+ */
 export function repoPath(rel: string): string {
   return decodeURIComponent(new URL(rel, REPO).pathname);
 }
@@ -179,7 +184,12 @@ export function ipIn(ns: string, args: string): Promise<string> {
   return must(["ip", "-n", ns, ...args.split(/\s+/).filter((a) => a !== "")]);
 }
 
-/** Sleeps (bounded by the caller). */
+/**
+ * Sleeps (bounded by the caller).
+ *
+ * @param ms Milliseconds.
+ * @returns A promise that resolves after `ms`.
+ */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
