@@ -221,7 +221,8 @@ export class Proc {
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-      env: { NO_COLOR: "1" },
+      // No colours in captured output; no background upgrade check from the Deno children.
+      env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
     }).spawn();
     this.#child = child;
     this.pid = child.pid;
@@ -412,6 +413,7 @@ export class Topology {
     const topo = new Topology(opts, dir);
     try {
       await topo.#build(opts);
+      await topo.#warmUp();
     } catch (e) {
       await topo.teardown();
       throw e;
@@ -472,6 +474,24 @@ export class Topology {
     // narrower, so a client's TCP meets the narrow link through path-MTU discovery (the
     // router's Fragmentation Needed, translated), not through the MSS option.
     await ipIn(s, `route add default via ${ROUTER_SERVER_SIDE_V4} dev eth0 advmss 1460`);
+  }
+
+  /**
+   * Resolves every neighbour once (each client its gateway, the translator the router, the
+   * router the server), in parallel, so the first packets of a test or the demo carry no
+   * neighbour-discovery delay: a fresh veth ignores the first Neighbor Solicitation for about
+   * a second, which would otherwise show up as a one-second first ping through the translator.
+   */
+  async #warmUp(): Promise<void> {
+    const pings: Promise<RunResult>[] = this.clients.map((c) =>
+      this.exec(c.ns, ["ping", "-6", "-n", "-c", "1", "-W", "3", c.gateway], { timeoutMs: 5000 })
+    );
+    if (this.routerNs) {
+      pings.push(this.exec(this.translatorNs, ["ping", "-n", "-c", "1", "-W", "3", ROUTER_V4]));
+      pings.push(this.exec(this.routerNs, ["ping", "-n", "-c", "1", "-W", "3", SERVER_V4]));
+    }
+    const failed = (await Promise.all(pings)).filter((r) => r.code !== 0);
+    if (failed.length) throw new Error(`neighbour warm-up failed: ${failed[0]!.stdout}`);
   }
 
   /**
