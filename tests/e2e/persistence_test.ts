@@ -86,7 +86,8 @@ e2eTest("leases survive restarts and SIGHUP adds a static map live", {
   });
 
   await t.step({
-    name: "SIGHUP adds a static map without a restart and keeps the leases",
+    name:
+      "SIGHUP adds a static map without a restart and keeps the leases; an invalid config is rejected",
     ignore: TRANSLATOR !== "protomask", // TAYGA does not reload its configuration
     fn: async () => {
       const pingFromServer = () =>
@@ -109,6 +110,21 @@ e2eTest("leases survive restarts and SIGHUP adds a static map live", {
       assert.equal(await whoami(topo, c[4]!), HUP_V4);
       const after = await addresses(topo, [c[0]!, c[1]!, c[2]!, c[3]!]);
       assert.deepEqual(after, before);
+
+      // An invalid configuration on SIGHUP is rejected and the running one stays.
+      await Deno.writeTextFile(
+        daemon.configPath,
+        protomaskToml(next).replace(/Pool = .*/, 'Pool = ["192.0.2.300/28"]'),
+      );
+      daemon.proc.kill("SIGHUP");
+      const rejected = await daemon.proc.waitForOutput(
+        /reload rejected[^\n]*Interface\.Pool/,
+        5000,
+      );
+      assert.ok(rejected, `no rejection logged; stderr:\n${daemon.proc.stderr}`);
+      assert.equal(daemon.proc.status, null, "the daemon exited");
+      assert.equal(await whoami(topo, c[4]!), HUP_V4);
+      assert.deepEqual(await addresses(topo, [c[0]!, c[1]!, c[2]!, c[3]!]), before);
     },
   });
 });
