@@ -14,30 +14,21 @@
  * @module
  */
 
-/** Operation not permitted. */
-export const EPERM = 1;
-/** No such file or directory. */
-export const ENOENT = 2;
-/** Interrupted system call. */
-export const EINTR = 4;
-/** I/O error. */
-export const EIO = 5;
-/** Bad file descriptor. */
-export const EBADF = 9;
-/** Resource temporarily unavailable (non-blocking and nothing to read). */
-export const EAGAIN = 11;
-/** Permission denied. */
-export const EACCES = 13;
-/** Device or resource busy. */
-export const EBUSY = 16;
-/** File exists. */
-export const EEXIST = 17;
-/** No such device. */
-export const ENODEV = 19;
-/** Invalid argument. */
-export const EINVAL = 22;
-/** Connection timed out (used for netlink replies that never come). */
-export const ETIMEDOUT = 110;
+export {
+  EACCES,
+  EAGAIN,
+  EBADF,
+  EBUSY,
+  EEXIST,
+  EINTR,
+  EINVAL,
+  EIO,
+  ENODEV,
+  ENOENT,
+  EPERM,
+  ETIMEDOUT,
+} from "../lib/daemon/errno.ts";
+import { EIO } from "../lib/daemon/errno.ts";
 
 /** `open(2)` flag: read and write. */
 export const O_RDWR = 0x2;

@@ -14,6 +14,7 @@ import type { XlatContext } from "../xlat/context.ts";
 import { INPUT_CAPACITY, INPUT_OFFSET } from "../xlat/context.ts";
 import { expireReassembly } from "../xlat/reassembly.ts";
 import { translate } from "../xlat/translate.ts";
+import { EAGAIN, EBADF, EFAULT, EINTR, EIO, ENODEV } from "./errno.ts";
 import { IoStat, type SharedState } from "./shared.ts";
 import type { TunDevice } from "./tun_device.ts";
 
@@ -27,14 +28,6 @@ export const LOOP_STOP = 2;
 export const LOOP_CLOSED = 3;
 /** `run` returned because a non-blocking device had nothing to read (`EAGAIN`). */
 export const LOOP_IDLE = 4;
-
-/** Linux errno values the loop tells apart (asm-generic/errno-base.h). */
-const EINTR = 4;
-const EBADF = 9;
-const EAGAIN = 11;
-const EIO = 5;
-const ENODEV = 19;
-const EFAULT = 14;
 
 /**
  * One Worker's loop state. Create it once; `run` it until it returns {@link LOOP_STOP} or

@@ -6,12 +6,8 @@
  * @module
  */
 
+import { EAGAIN, EBADF } from "../../lib/daemon/errno.ts";
 import type { TunDevice } from "../../lib/daemon/tun_device.ts";
-
-/** Linux errno values the fake returns. */
-export const EAGAIN = 11;
-/** Bad file descriptor (after close). */
-export const EBADF = 9;
 
 /** The fake device. */
 export class FakeTun implements TunDevice {

@@ -14,7 +14,8 @@ import { XlatContext } from "../../lib/xlat/context.ts";
 import { Drop, Stat } from "../../lib/xlat/drop.ts";
 import { engineSettings } from "../../lib/xlat/settings.ts";
 import { toHex } from "../_util/packets.ts";
-import { EAGAIN, EBADF, FakeTun } from "../_util/fake_tun.ts";
+import { EAGAIN, EBADF } from "../../lib/daemon/errno.ts";
+import { FakeTun } from "../_util/fake_tun.ts";
 import {
   BASE_TOML,
   engineFor,
