@@ -27,7 +27,8 @@ import {
 } from "../lib/daemon/routes.ts";
 import { SharedState } from "../lib/daemon/shared.ts";
 import { decodeLeaseFile, encodeLeaseFile } from "../lib/lease/persist.ts";
-import { LeaseTable, type LeaseTableOptions } from "../lib/lease/table.ts";
+import { LeaseTable } from "../lib/lease/table.ts";
+import { leaseTableOptions } from "../lib/xlat/settings.ts";
 import { keepDamagedStateFile, readStateFile, writeStateFile } from "./state_file.ts";
 
 const log = getLogger(["protomask", "daemon"]);
@@ -67,19 +68,6 @@ export interface DaemonOptions {
   reload: () => Promise<ReloadResult>;
 }
 
-/**
- * The lease table options of a configuration.
- * @param cfg configuration
- * @returns pool, static maps and reservation time
- */
-function tableOptionsFor(cfg: Config): LeaseTableOptions {
-  return {
-    pool: cfg.interface.pool,
-    staticMaps: cfg.rules.mapStatic,
-    reservationSecs: cfg.rules.reservationDurationSecs,
-  };
-}
-
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -100,8 +88,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let cfg = opts.config;
   const stateFile = cfg.rules.stateFile;
   const scheduler = new SaveScheduler();
-  let tableOptions = tableOptionsFor(cfg);
-  let table = LeaseTable.create(tableOptions);
+  let table = LeaseTable.create(leaseTableOptions(cfg));
   const shared = SharedState.create(1);
   shared.setNowMs(Date.now());
 
@@ -114,7 +101,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   try {
     tun = openTun({ name: cfg.interface.name });
     setup = setUpInterface({ name: tun.name, mtuBytes: cfg.interface.mtu, ...routes });
-    worker = await startWorker(tun, shared, table, tableOptions, cfg);
+    worker = await startWorker(tun, shared, table, cfg);
   } catch (e) {
     worker?.terminate();
     const problems = setup?.undo() ?? [];
@@ -269,7 +256,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       return;
     }
     const nowSecs = Math.floor(Date.now() / 1000);
-    const newOptions = tableOptionsFor(newCfg);
+    const newOptions = leaseTableOptions(newCfg);
     let result;
     try {
       result = table.reconfigure(newOptions, nowSecs);
@@ -292,7 +279,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     drainEvents(table);
     retired = table;
     table = result.table;
-    tableOptions = newOptions;
     cfg = newCfg;
     routes = newRoutes;
     if (result.dropped.length > 0) scheduler.markDirty();
@@ -396,7 +382,6 @@ function startWorker(
   tun: LinuxTun,
   shared: SharedState,
   table: LeaseTable,
-  tableOptions: LeaseTableOptions,
   cfg: Config,
 ): Promise<Worker> {
   const worker = new Worker(new URL("./packet_worker.ts", import.meta.url).href, {
@@ -410,7 +395,7 @@ function startWorker(
     mtuBytes: cfg.interface.mtu,
     shared: shared.buffer,
     table: table.buffer,
-    tableOptions,
+    tableOptions: leaseTableOptions(cfg),
     config: cfg,
     generation: shared.generation,
     idSeed: crypto.getRandomValues(new Uint32Array(1))[0]! | 1,

@@ -6,7 +6,7 @@
  */
 
 import type { Config } from "../config/config.ts";
-import { LeaseTable } from "../lease/table.ts";
+import { LeaseTable, type LeaseTableOptions } from "../lease/table.ts";
 import { type ContextOptions, type EngineSettings, XlatContext } from "./context.ts";
 
 const WKP = [0x00, 0x64, 0xff, 0x9b];
@@ -55,6 +55,20 @@ export function engineSettings(cfg: Config): EngineSettings {
   };
 }
 
+/**
+ * The lease table options of a configuration (also what `LeaseTable.attach` needs in a Worker).
+ *
+ * @param cfg validated configuration
+ * @returns its pool, static maps and reservation time
+ */
+export function leaseTableOptions(cfg: Config): LeaseTableOptions {
+  return {
+    pool: cfg.interface.pool,
+    staticMaps: cfg.rules.mapStatic,
+    reservationSecs: cfg.rules.reservationDurationSecs,
+  };
+}
+
 /** An engine: its context and the lease table it maps addresses with. */
 export interface Engine {
   /** The engine context (arena, counters, clock). */
@@ -74,11 +88,7 @@ export function createEngine(
   cfg: Config,
   opts: Omit<ContextOptions, "settings" | "mapper"> = {},
 ): Engine {
-  const table = LeaseTable.create({
-    pool: cfg.interface.pool,
-    staticMaps: cfg.rules.mapStatic,
-    reservationSecs: cfg.rules.reservationDurationSecs,
-  });
+  const table = LeaseTable.create(leaseTableOptions(cfg));
   const ctx = new XlatContext({ ...opts, settings: engineSettings(cfg), mapper: table });
   return { ctx, table };
 }

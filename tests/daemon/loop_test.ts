@@ -12,7 +12,7 @@ import { IoStat, SharedState } from "../../lib/daemon/shared.ts";
 import { LeaseTable } from "../../lib/lease/table.ts";
 import { XlatContext } from "../../lib/xlat/context.ts";
 import { Drop, Stat } from "../../lib/xlat/drop.ts";
-import { engineSettings } from "../../lib/xlat/settings.ts";
+import { engineSettings, leaseTableOptions } from "../../lib/xlat/settings.ts";
 import { toHex } from "../_util/packets.ts";
 import { EAGAIN, EBADF } from "../../lib/daemon/errno.ts";
 import { FakeTun } from "../_util/fake_tun.ts";
@@ -31,12 +31,7 @@ function setUp(toml = BASE_TOML) {
   const cfg = parseConfig(toml);
   const shared = SharedState.create(1);
   shared.setNowMs(T0_MS);
-  const tableOptions = {
-    pool: cfg.interface.pool,
-    staticMaps: cfg.rules.mapStatic,
-    reservationSecs: cfg.rules.reservationDurationSecs,
-  };
-  const table = LeaseTable.create(tableOptions);
+  const table = LeaseTable.create(leaseTableOptions(cfg));
   const ctx = new XlatContext({
     settings: engineSettings(cfg),
     mapper: table,
@@ -90,11 +85,7 @@ Deno.test("PacketLoop.run() keeps the packet read when a reload is published and
     BASE_TOML.replace("[Rules]", `[Rules]\nMapStatic = [{ v4 = "192.0.2.3", v6 = "2001:db8::1" }]`),
   );
   ctx.settings = engineSettings(cfg);
-  ctx.mapper = LeaseTable.create({
-    pool: cfg.interface.pool,
-    staticMaps: cfg.rules.mapStatic,
-    reservationSecs: 300,
-  });
+  ctx.mapper = LeaseTable.create(leaseTableOptions(cfg));
   loop.reloaded(shared.generation);
   assert.equal(loop.run(Infinity), LOOP_IDLE);
   assert.equal(dev.written.length, 1);
