@@ -7,7 +7,16 @@
  */
 
 import assert from "node:assert/strict";
-import { e2eTest, POOL, PREFIX, protomaskToml, repoPath, run } from "./_harness.ts";
+import {
+  e2eTest,
+  POOL,
+  PREFIX,
+  protomaskToml,
+  repoPath,
+  run,
+  type RunResult,
+  type Topology,
+} from "./_harness.ts";
 
 /** Routes in the namespace that the daemon would add (its prefix, its pool, its Address4). */
 async function daemonRoutes(ns: string): Promise<string[]> {
@@ -18,6 +27,21 @@ async function daemonRoutes(ns: string): Promise<string[]> {
     out.push(...r.stdout.split("\n").filter((l) => l.trim() !== ""));
   }
   return out;
+}
+
+/** Runs the daemon once in the translator namespace with a valid config, behind `wrapper`. */
+async function runDaemon(topo: Topology, wrapper: readonly string[] = []): Promise<RunResult> {
+  const configPath = `${topo.dir}/valid.toml`;
+  await Deno.writeTextFile(configPath, protomaskToml({}));
+  return topo.exec(topo.translatorNs, [
+    ...wrapper,
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--quiet",
+    repoPath("main.ts"),
+    configPath,
+  ], { timeoutMs: 20_000 });
 }
 
 async function tunDevices(ns: string): Promise<string> {
@@ -35,18 +59,7 @@ e2eTest("a route that already exists stops the start with exit 1 and leaves noth
   // Someone else already routes the pool (the second route the daemon adds, after Prefix).
   const taken = await run(["ip", "-n", x, "route", "add", "blackhole", POOL]);
   assert.equal(taken.code, 0, taken.stderr);
-  const configPath = `${topo.dir}/taken.toml`;
-  await Deno.writeTextFile(configPath, protomaskToml({}));
-  const r = await topo.exec(x, [
-    Deno.execPath(),
-    "run",
-    "-A",
-    "--quiet",
-    repoPath("main.ts"),
-    configPath,
-  ], {
-    timeoutMs: 20_000,
-  });
+  const r = await runDaemon(topo);
   assert.equal(r.code, 1, r.stderr);
   assert.match(
     r.stderr,
@@ -66,20 +79,7 @@ e2eTest("without CAP_NET_ADMIN the start fails with exit 1 naming the capability
   timeoutMs: 60_000,
 }, async ({ topo }) => {
   const x = topo.translatorNs;
-  const configPath = `${topo.dir}/nocap.toml`;
-  await Deno.writeTextFile(configPath, protomaskToml({}));
-  const r = await topo.exec(x, [
-    "setpriv",
-    "--inh-caps=-all",
-    "--bounding-set=-all",
-    "--",
-    Deno.execPath(),
-    "run",
-    "-A",
-    "--quiet",
-    repoPath("main.ts"),
-    configPath,
-  ], { timeoutMs: 20_000 });
+  const r = await runDaemon(topo, ["setpriv", "--inh-caps=-all", "--bounding-set=-all", "--"]);
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /protomask: cannot start: .*CAP_NET_ADMIN/);
   assert.equal(await tunDevices(x), "");
