@@ -5,9 +5,12 @@
  * Two calling styles:
  * - setup calls (`open`, `ioctl`, `socket`, …) take `Uint8Array` arguments and throw
  *   {@link SysError} on failure;
- * - the hot path ({@link readInto}, {@link writeFrom}) passes a cached pointer object for
- *   `(buffer, offset)` (see {@link pointerAt}) and reads the result as an i32, so a call
- *   allocates nothing and returns the byte count or a negative errno, never throwing.
+ * - the hot path ({@link IoVec}, {@link readInto}, {@link writeFrom}) calls `readv`/`writev`,
+ *   whose every parameter is an `i32` or a cached pointer object: the buffer address and length
+ *   go into a preallocated `struct iovec` in memory, never through a 64-bit parameter. A call
+ *   allocates nothing, stays on V8's fast FFI path (a JS number passed to a `usize` parameter
+ *   deoptimises the caller with "not a BigInt" every time it is optimised) and returns the byte
+ *   count or a negative errno, never throwing.
  *
  * Linux x86_64/aarch64 (LP64, glibc) only.
  *
@@ -135,13 +138,15 @@ export class SysError extends Error {
 export const SYMBOLS = {
   open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
-  // Hot path. Measured (Deno 2.9, 2M write+read pairs on a FIFO, --trace-gc): a `usize`
-  // address passed as a computed JS number allocates a HeapNumber per call (62 scavenges),
-  // an `isize` result a BigInt per call (139); a cached pointer object and an i32 result
-  // (the low half of ssize_t: exact for packet sizes and -1) allocate nothing (0).
-  read: { parameters: ["i32", "pointer", "usize"], result: "i32" },
-  write: { parameters: ["i32", "pointer", "usize"], result: "i32" },
-  // The same `read`, run on a Deno thread-pool thread and returned as a promise.
+  // Hot path: `readv`/`writev` take (int fd, const struct iovec *iov, int iovcnt), so no
+  // argument is 64-bit: the address and the `size_t` length live in the iovec (IoVec). A
+  // `usize` parameter on the fast path wants a BigInt: a number deoptimises the caller every
+  // time ("not a BigInt", measured in the live daemon: 245 deopts in 6 s) and a BigInt per
+  // call allocates. The i32 result is the low half of ssize_t: exact for packet sizes and -1.
+  readv: { parameters: ["i32", "pointer", "i32"], result: "i32" },
+  writev: { parameters: ["i32", "pointer", "i32"], result: "i32" },
+  // A `read` run on a Deno thread-pool thread and returned as a promise (benchmarks only:
+  // off the fast path, so the number length is converted, not deoptimised).
   read_nb: {
     name: "read",
     parameters: ["i32", "pointer", "usize"],
@@ -150,6 +155,7 @@ export const SYMBOLS = {
   },
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  // nfds_t is unsigned long: passed as the constant BigInt 1n (no allocation, no deopt).
   poll: { parameters: ["pointer", "u64", "i32"], result: "i32" },
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
@@ -168,28 +174,19 @@ export type LibcSymbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 let lib: Deno.DynamicLibrary<typeof SYMBOLS> | null = null;
 let errnoView: Deno.UnsafePointerView | null = null;
 /**
- * The hot-path symbols as called: lengths go in as plain numbers. Deno accepts a number for a
- * `usize` parameter at run time (its types say bigint), and a small integer costs nothing,
- * while `BigInt(len)` would be a new heap object per call.
+ * The hot-path symbols as called. `read_nb` (off the fast path) takes its length as a plain
+ * number, which Deno converts for a `usize` parameter at run time although its types say bigint.
  */
 interface HotSymbols {
-  read(fd: number, p: Deno.PointerValue, len: number): number;
-  write(fd: number, p: Deno.PointerValue, len: number): number;
+  readv(fd: number, iov: Deno.PointerValue, iovcnt: number): number;
+  writev(fd: number, iov: Deno.PointerValue, iovcnt: number): number;
   read_nb(fd: number, p: Deno.PointerValue, len: number): Promise<number>;
-  poll(fds: Deno.PointerValue, nfds: number, timeoutMs: number): number;
+  poll(fds: Deno.PointerValue, nfds: bigint, timeoutMs: number): number;
 }
 
 let hot: HotSymbols | null = null;
-/** Pointer objects per buffer and offset, so the hot path creates each one only once. */
+/** Pointer objects per buffer and offset, for {@link pointerAt}. */
 const POINTERS = new WeakMap<Uint8Array, Map<number, Deno.PointerValue>>();
-// The last (buffer, offset) of readInto and of writeFrom: a packet loop reads into one place
-// and mostly writes from one place, so this skips even the map lookups.
-let rdBuf: Uint8Array | null = null;
-let rdOff = -1;
-let rdPtr: Deno.PointerValue = null;
-let wrBuf: Uint8Array | null = null;
-let wrOff = -1;
-let wrPtr: Deno.PointerValue = null;
 /** Offsets remembered per buffer; past this, pointers are made per call (still correct). */
 const MAX_OFFSETS_PER_BUFFER = 64;
 
@@ -243,8 +240,93 @@ export function pointerAt(buf: Uint8Array, off: number): Deno.PointerValue {
   return p;
 }
 
+/** 2^32, to split an address into the two halves of a 64-bit iovec field. */
+const TWO_32 = 4294967296;
+/** `sizeof(struct iovec)` on LP64: `void *iov_base; size_t iov_len;`. */
+export const IOVEC_BYTES = 16;
+
 /**
- * `read(2)` into `buf[off .. off + cap)` without allocating.
+ * A preallocated `struct iovec[count]` with its address cached, for `readv`/`writev`. Setting
+ * an entry writes the buffer's address plus an offset and the length as little-endian 64-bit
+ * words (LP64 Linux on x86_64 and aarch64), so a call passes only `i32`s and one pointer
+ * object made once. The base address of the last buffer is cached, so `set` allocates nothing;
+ * array buffer backing stores do not move.
+ */
+export class IoVec {
+  /** The `struct iovec` array. */
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  /** Its address, made once. */
+  readonly ptr: Deno.PointerValue;
+  readonly #view: DataView<ArrayBuffer>;
+  #buf: Uint8Array | null = null;
+  #base = 0;
+
+  /**
+   * Allocates the array.
+   *
+   * @param count number of entries (default 1)
+   */
+  constructor(count = 1) {
+    this.bytes = new Uint8Array(IOVEC_BYTES * count);
+    this.#view = new DataView(this.bytes.buffer);
+    this.ptr = Deno.UnsafePointer.of(this.bytes);
+  }
+
+  /**
+   * Points entry `i` at `buf[off .. off + len)`; allocation-free once `buf` has been seen.
+   *
+   * @param i entry index
+   * @param buf a buffer that stays alive (and attached) while the entry is used
+   * @param off byte offset into `buf`
+   * @param len byte count
+   */
+  set(i: number, buf: Uint8Array, off: number, len: number): void {
+    if (buf !== this.#buf) {
+      const v = Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf as Uint8Array<ArrayBuffer>));
+      this.#base = Number(v);
+      this.#buf = buf;
+    }
+    const addr = this.#base + off;
+    const at = i * IOVEC_BYTES;
+    const hi = Math.floor(addr / TWO_32);
+    this.#view.setUint32(at, addr - hi * TWO_32, true);
+    this.#view.setUint32(at + 4, hi, true);
+    this.#view.setUint32(at + 8, len, true);
+    this.#view.setUint32(at + 12, 0, true);
+  }
+}
+
+/**
+ * `readv(2)` into the entries of `iov`; allocation-free.
+ *
+ * @param fd file descriptor
+ * @param iov the iovec array (entries set with {@link IoVec.set})
+ * @param count how many entries to use
+ * @returns bytes read, or a negative errno; never throws
+ */
+export function readVec(fd: number, iov: IoVec, count: number): number {
+  const n = hot!.readv(fd, iov.ptr, count);
+  return n >= 0 ? n : -errnoView!.getInt32(0);
+}
+
+/**
+ * `writev(2)` from the entries of `iov`; allocation-free.
+ *
+ * @param fd file descriptor
+ * @param iov the iovec array (entries set with {@link IoVec.set})
+ * @param count how many entries to use
+ * @returns bytes written, or a negative errno; never throws
+ */
+export function writeVec(fd: number, iov: IoVec, count: number): number {
+  const n = hot!.writev(fd, iov.ptr, count);
+  return n >= 0 ? n : -errnoView!.getInt32(0);
+}
+
+let rdVec: IoVec | null = null;
+let wrVec: IoVec | null = null;
+
+/**
+ * `read(2)` into `buf[off .. off + cap)` without allocating (a `readv` with one entry).
  *
  * @param fd file descriptor
  * @param buf destination buffer (keep using the same one: its address is cached)
@@ -253,18 +335,16 @@ export function pointerAt(buf: Uint8Array, off: number): Deno.PointerValue {
  * @returns bytes read, or a negative errno; never throws
  */
 export function readInto(fd: number, buf: Uint8Array, off: number, cap: number): number {
-  let p = rdPtr;
-  if (buf !== rdBuf || off !== rdOff) {
-    p = rdPtr = pointerAt(buf, off);
-    rdBuf = buf;
-    rdOff = off;
+  if (rdVec === null) {
+    libc();
+    rdVec = new IoVec();
   }
-  const n = hot!.read(fd, p, cap);
-  return n >= 0 ? n : -errnoView!.getInt32(0);
+  rdVec.set(0, buf, off, cap);
+  return readVec(fd, rdVec, 1);
 }
 
 /**
- * `write(2)` from `buf[off .. off + len)` without allocating.
+ * `write(2)` from `buf[off .. off + len)` without allocating (a `writev` with one entry).
  *
  * @param fd file descriptor
  * @param buf source buffer (keep using the same one: its address is cached)
@@ -273,14 +353,12 @@ export function readInto(fd: number, buf: Uint8Array, off: number, cap: number):
  * @returns bytes written, or a negative errno; never throws
  */
 export function writeFrom(fd: number, buf: Uint8Array, off: number, len: number): number {
-  let p = wrPtr;
-  if (buf !== wrBuf || off !== wrOff) {
-    p = wrPtr = pointerAt(buf, off);
-    wrBuf = buf;
-    wrOff = off;
+  if (wrVec === null) {
+    libc();
+    wrVec = new IoVec();
   }
-  const n = hot!.write(fd, p, len);
-  return n >= 0 ? n : -errnoView!.getInt32(0);
+  wrVec.set(0, buf, off, len);
+  return writeVec(fd, wrVec, 1);
 }
 
 /**
@@ -366,7 +444,7 @@ export class PollFd {
     this.#view.setInt32(0, fd, true);
     this.#view.setInt16(4, events, true);
     this.#view.setInt16(6, 0, true);
-    const r = hot!.poll(this.#ptr, 1, timeoutMs);
+    const r = hot!.poll(this.#ptr, 1n, timeoutMs);
     if (r < 0) return -errnoView!.getInt32(0);
     if (r === 0) return 0;
     return this.#view.getUint16(6, true);

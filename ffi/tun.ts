@@ -15,15 +15,16 @@ import {
   cString,
   EBADF,
   errno,
+  IoVec,
   libc,
   O_CLOEXEC,
   O_NONBLOCK,
   O_RDWR,
   PollFd,
   POLLIN,
-  readInto,
+  readVec,
   SysError,
-  writeFrom,
+  writeVec,
 } from "./libc.ts";
 
 /** `IFNAMSIZ`: interface names are at most 15 bytes plus a NUL. */
@@ -132,6 +133,8 @@ export class LinuxTun implements TunDevice {
   readonly #name: string;
   #mtuBytes: number;
   readonly #pollfd = new PollFd();
+  readonly #rd = new IoVec();
+  readonly #wr = new IoVec();
 
   /**
    * Wraps an open TUN fd; use {@link openTun} or {@link attachTun} rather than this.
@@ -183,7 +186,8 @@ export class LinuxTun implements TunDevice {
    */
   read(buf: Uint8Array, off: number, cap: number): number {
     if (this.#fd < 0) return -EBADF;
-    return readInto(this.#fd, buf, off, cap);
+    this.#rd.set(0, buf, off, cap);
+    return readVec(this.#fd, this.#rd, 1);
   }
 
   /**
@@ -196,7 +200,8 @@ export class LinuxTun implements TunDevice {
    */
   write(buf: Uint8Array, off: number, len: number): number {
     if (this.#fd < 0) return -EBADF;
-    return writeFrom(this.#fd, buf, off, len);
+    this.#wr.set(0, buf, off, len);
+    return writeVec(this.#fd, this.#wr, 1);
   }
 
   /**
