@@ -73,6 +73,15 @@ export function embedIpv4(
 }
 
 /**
+ * Returned instead of an IPv4 address by lookups that find none: 2^32, outside the int32
+ * range. Addresses on the per-packet path are int32s (the address's 32 bits read as a
+ * signed integer; `>>> 0` gives the usual uint32): V8 keeps every int32 as a small integer
+ * when it crosses a call, while a uint32 of 128.0.0.0 or more becomes a heap number, one
+ * allocation per call. A constant sentinel allocates nothing either.
+ */
+export const NOT_IPV4 = 0x1_0000_0000;
+
+/**
  * Reads the IPv4 address embedded in an IPv6 address (RFC 6052 §2.2).
  *
  * The caller has already checked that the address matches the prefix (see
@@ -83,15 +92,16 @@ export function embedIpv4(
  * @param buf Buffer holding the IPv6 address.
  * @param off Offset of the 16 address bytes in `buf`.
  * @param prefixLen Prefix length: 32, 40, 48, 56, 64 or 96.
- * @returns The IPv4 address as a uint32, or -1 when the u-octet is non-zero.
+ * @returns The IPv4 address as an int32 (see {@link NOT_IPV4}), or {@link NOT_IPV4} when the
+ *   u-octet is non-zero.
  */
 export function extractIpv4(buf: Uint8Array, off: number, prefixLen: number): number {
   if (prefixLen === 96) {
     // The common case (and the Well-Known Prefix): the last four bytes.
     return ((buf[off + 12]! << 24) | (buf[off + 13]! << 16) | (buf[off + 14]! << 8) |
-      buf[off + 15]!) >>> 0;
+      buf[off + 15]!);
   }
-  if (buf[off + U_OCTET_INDEX] !== 0) return -1;
+  if (buf[off + U_OCTET_INDEX] !== 0) return NOT_IPV4;
   let pos = prefixLen >>> 3;
   let v4 = 0;
   for (let i = 0; i < 4; i++) {
@@ -99,7 +109,7 @@ export function extractIpv4(buf: Uint8Array, off: number, prefixLen: number): nu
     v4 = (v4 << 8) | buf[off + pos]!;
     pos++;
   }
-  return v4 >>> 0;
+  return v4;
 }
 
 /**

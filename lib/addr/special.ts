@@ -41,7 +41,9 @@ export function isGlobalIpv4(v4: number): boolean {
     case 172:
       return !inNet(v4, 0xac100000, 12);
     case 192:
-      if (inNet(v4, 0xc0000000, 24)) return v4 === 0xc0000009 || v4 === 0xc000000a;
+      if (inNet(v4, 0xc0000000, 24)) {
+        return (v4 | 0) === (0xc0000009 | 0) || (v4 | 0) === (0xc000000a | 0);
+      }
       return !inNet(v4, 0xc0000200, 24) && !inNet(v4, 0xc0a80000, 16);
     case 198:
       return !inNet(v4, 0xc6120000, 15) && !inNet(v4, 0xc6336400, 24);
@@ -73,7 +75,7 @@ export function isInvalidSource4(v4: number): boolean {
  * @returns `true` for multicast or limited broadcast.
  */
 export function isMulticastOrBroadcast4(v4: number): boolean {
-  return (v4 >>> 28) === 0xe || v4 === 0xffffffff;
+  return (v4 >>> 28) === 0xe || (v4 | 0) === -1;
 }
 
 /**

@@ -25,6 +25,7 @@
  * @module
  */
 
+import { NOT_IPV4 } from "../addr/rfc6052.ts";
 import type { Ipv4Prefix } from "../addr/ipv4.ts";
 import type { Ipv6Prefix } from "../addr/ipv6.ts";
 import { ceilPow2, hashWords, mix32, readWord, wordMask, writeWord } from "./words.ts";
@@ -53,7 +54,7 @@ function extractBits(w: Uint32Array, pos: number, n: number): number {
   const s = pos & 31;
   const hi = w[i]!;
   const v = s === 0 ? hi : ((hi << s) | (i < 3 ? w[i + 1]! >>> (32 - s) : 0)) >>> 0;
-  return v >>> (32 - n);
+  return (v >>> (32 - n)) | 0;
 }
 
 /** Checks one prefix pair and explains what is wrong, or returns null. */
@@ -94,7 +95,8 @@ function distinctDescending(lens: Uint8Array): Int32Array {
 export class StaticMapTable {
   /** Number of entries. */
   readonly count: number;
-  #a4: Uint32Array;
+  /** IPv4 prefixes as int32s (like every address on the per-packet path). */
+  #a4: Int32Array;
   #l4: Uint8Array;
   #a6: Uint32Array;
   #l6: Uint8Array;
@@ -118,7 +120,7 @@ export class StaticMapTable {
   constructor(maps: readonly StaticMap[]) {
     const n = maps.length;
     this.count = n;
-    this.#a4 = new Uint32Array(n);
+    this.#a4 = new Int32Array(n);
     this.#l4 = new Uint8Array(n);
     this.#a6 = new Uint32Array(4 * n);
     this.#l6 = new Uint8Array(n);
@@ -203,7 +205,7 @@ export class StaticMapTable {
     const lens = this.#lens4;
     for (let k = 0; k < lens.length; k++) {
       const len = lens[k]!;
-      const e = this.#find4((v4 & wordMask(len, 0)) >>> 0, len);
+      const e = this.#find4(v4 & wordMask(len, 0), len);
       if (e !== NONE) return e;
     }
     return NONE;
@@ -248,13 +250,13 @@ export class StaticMapTable {
    *
    * @param buf Buffer holding the IPv6 address.
    * @param off Offset of its 16 bytes.
-   * @returns The IPv4 address as a uint32, or -1 when no entry matches.
+   * @returns The IPv4 address as an int32, or `NOT_IPV4` when no entry matches.
    */
   v4For6(buf: Uint8Array, off: number): number {
     const e = this.match6(buf, off);
-    if (e === NONE) return NONE;
+    if (e === NONE) return NOT_IPV4;
     const len4 = this.#l4[e]!;
-    return (this.#a4[e]! | extractBits(this.#w, this.#l6[e]!, 32 - len4)) >>> 0;
+    return this.#a4[e]! | extractBits(this.#w, this.#l6[e]!, 32 - len4);
   }
 
   /**

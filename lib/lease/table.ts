@@ -45,6 +45,7 @@
 
 import { formatIpv4, type Ipv4Prefix, parseIpv4 } from "../addr/ipv4.ts";
 import { formatIpv6, parseIpv6 } from "../addr/ipv6.ts";
+import { NOT_IPV4 } from "../addr/rfc6052.ts";
 import { type StaticMap, StaticMapTable } from "./static_map.ts";
 import { ceilPow2, hashWords, readWord, wordMask, writeWord } from "./words.ts";
 
@@ -55,9 +56,9 @@ export const LEASE_REFRESH = 1;
 /** Flag for `v4For6`: create a lease when the IPv6 source has none. */
 export const LEASE_ALLOCATE = 2;
 /** Returned by `v4For6`/`staticV4For6`: no mapping. */
-export const MAP_NONE: number = -1;
+export const MAP_NONE: number = NOT_IPV4;
 /** Returned by `v4For6` with `LEASE_ALLOCATE`: no mapping and the pool is exhausted. */
-export const MAP_EXHAUSTED: number = -2;
+export const MAP_EXHAUSTED: number = NOT_IPV4 + 1;
 /** Largest pool accepted (a /10): the table needs about 40 bytes per address. */
 export const MAX_POOL_ADDRESSES = 1 << 22;
 /** Event ring size (records) when `eventRingSize` is not given. */
@@ -434,12 +435,13 @@ export class LeaseTable implements LeaseLookup {
    * @param nowSecs Current time in seconds.
    * @param flags `LEASE_REFRESH` to refresh last-seen; `LEASE_ALLOCATE` to
    *   create a lease (first free pool address) when the host has none.
-   * @returns The IPv4 address (uint32), `MAP_NONE`, or `MAP_EXHAUSTED` (only
+   * @returns The IPv4 address as an int32 (`>>> 0` for the uint32; int32s never allocate on
+   *   the way out of a call), `MAP_NONE`, or `MAP_EXHAUSTED` (only
    *   with `LEASE_ALLOCATE`, recorded as a "refused" event).
    */
   v4For6(buf: Uint8Array, off: number, nowSecs: number, flags: number): number {
     const s = this.#static.v4For6(buf, off);
-    if (s >= 0) return s;
+    if (s !== NOT_IPV4) return s;
     const w0 = readWord(buf, off);
     const w1 = readWord(buf, off + 4);
     const w2 = readWord(buf, off + 8);
@@ -492,7 +494,7 @@ export class LeaseTable implements LeaseLookup {
    *
    * @param buf Buffer holding the IPv6 address.
    * @param off Offset of its 16 bytes.
-   * @returns The IPv4 address (uint32), or `MAP_NONE`.
+   * @returns The IPv4 address as an int32, or `MAP_NONE`.
    */
   staticV4For6(buf: Uint8Array, off: number): number {
     return this.#static.v4For6(buf, off);
@@ -664,7 +666,7 @@ export class LeaseTable implements LeaseLookup {
     const base = this.#rBase;
     let r = base.length - 1;
     while (r > 0 && base[r]! > slot) r--;
-    return (this.#rFirst[r]! + (slot - base[r]!)) >>> 0;
+    return (this.#rFirst[r]! + (slot - base[r]!)) | 0;
   }
 
   /** Pool slot of an IPv4 address, or -1. */
@@ -879,7 +881,9 @@ export class LeaseTable implements LeaseLookup {
     const v4 = parseIpv4(v4Text);
     const v6 = parseIpv6(v6Text);
     if (v4 === null || v6 === null) return "unparsable";
-    if (this.#static.covers4(v4) || this.#static.v4For6(v6, 0) >= 0) return "static conflict";
+    if (this.#static.covers4(v4) || this.#static.v4For6(v6, 0) !== NOT_IPV4) {
+      return "static conflict";
+    }
     const slot = this.#slotOf4(v4);
     if (slot < 0) return "outside pool";
     const last = Math.floor(lastSeenSecs);

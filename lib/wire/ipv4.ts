@@ -137,20 +137,21 @@ export function protocol(v: DataView, off: number): number {
  * Source address.
  * @param v packet view
  * @param off header offset
- * @returns the source as a uint32
+ * @returns the source as an int32 (`>>> 0` for the uint32), as addresses travel on the
+ *   per-packet path: an int32 never becomes a heap number when passed to a call
  */
 export function source(v: DataView, off: number): number {
-  return v.getUint32(off + 12);
+  return v.getInt32(off + 12);
 }
 
 /**
  * Destination address.
  * @param v packet view
  * @param off header offset
- * @returns the destination as a uint32
+ * @returns the destination as an int32 (`>>> 0` for the uint32)
  */
 export function destination(v: DataView, off: number): number {
-  return v.getUint32(off + 16);
+  return v.getInt32(off + 16);
 }
 
 /** Fields of an option-less IPv4 header to write with {@link writeHeader}. */

@@ -68,7 +68,7 @@ export interface EngineSettings {
   prefixLen: number;
   /** Refuse non-global IPv4 addresses (prefix is 64:ff9b::/96 and not allowed). */
   refuseNonGlobal: boolean;
-  /** The translator's own IPv4 address. */
+  /** The translator's own IPv4 address, as an int32 like every address on the packet path. */
   address4: number;
   /** The translator's own IPv6 address (16 bytes). */
   address6: Uint8Array;
@@ -82,8 +82,8 @@ export interface EngineSettings {
   amendUdpChecksumZero: boolean;
   /** Answer policy drops with ICMP errors. */
   sendDropErrors: boolean;
-  /** RFC 6791 IPv4 pool for untranslatable ICMPv6 error sources. */
-  pool6791v4: Uint32Array;
+  /** RFC 6791 IPv4 pool for untranslatable ICMPv6 error sources (int32s). */
+  pool6791v4: Int32Array;
   /** RFC 6791 IPv6 pool, 16 bytes per address. */
   pool6791v6: Uint8Array;
   /** ICMP errors originated per second (0: none). */
@@ -195,7 +195,7 @@ export class XlatContext {
     this.emitOffset = new Int32Array(MAX_EMIT);
     this.emitLength = new Int32Array(MAX_EMIT);
     this.tokens = opts.settings.icmpErrorBurst;
-    this.idState = (opts.idSeed ?? 1) >>> 0 || 1;
+    this.idState = (opts.idSeed ?? 1) | 0 || 1;
     const n = this.reassemblySlots;
     this.slotFamily = new Uint8Array(n);
     this.slotStartMs = new Float64Array(n);

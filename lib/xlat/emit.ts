@@ -62,7 +62,8 @@ export function nextId(ctx: XlatContext): number {
   x ^= x << 13;
   x ^= x >>> 17;
   x ^= x << 5;
-  x >>>= 0;
+  // Kept as an int32: a uint32 of 2^31 or more would be stored as a new heap number.
+  x |= 0;
   ctx.idState = x;
   return x & 0xffff;
 }

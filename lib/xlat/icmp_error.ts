@@ -12,7 +12,7 @@
  * @module
  */
 
-import { embedIpv4, extractIpv4, matchesPrefix } from "../addr/rfc6052.ts";
+import { embedIpv4, extractIpv4, matchesPrefix, NOT_IPV4 } from "../addr/rfc6052.ts";
 import { adjust, checksum, sumBytes, sumIpv4 } from "../wire/checksum.ts";
 import * as icmp from "../wire/icmp.ts";
 import * as ipv4 from "../wire/ipv4.ts";
@@ -346,13 +346,13 @@ export function icmp6ErrorTo4(
   // prefix), destination our IPv6 host (its lease; never a new one).
   const isrcOff = in6 + ipv6.SOURCE_OFF;
   let isrc4 = ctx.mapper.staticV4For6(b, isrcOff);
-  if (isrc4 < 0) {
+  if (isrc4 === NOT_IPV4) {
     if (!matchesPrefix(b, isrcOff, s.prefix, s.prefixLen)) return -Drop.ICMP_INNER_UNMAPPED;
     isrc4 = extractIpv4(b, isrcOff, s.prefixLen);
-    if (isrc4 < 0) return -Drop.ICMP_INNER_UNMAPPED;
+    if (isrc4 === NOT_IPV4) return -Drop.ICMP_INNER_UNMAPPED;
   }
   const idst4 = ctx.mapper.v4For6(b, in6 + ipv6.DESTINATION_OFF, ctx.nowSecs, 0);
-  if (idst4 < 0) return -Drop.ICMP_INNER_UNMAPPED;
+  if (idst4 >= NOT_IPV4) return -Drop.ICMP_INNER_UNMAPPED;
 
   const hasLen4 = icmp.v4HasLength(type4);
   const plan = planBody(

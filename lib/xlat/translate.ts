@@ -11,7 +11,7 @@
  * @module
  */
 
-import { embedIpv4, extractIpv4, matchesPrefix } from "../addr/rfc6052.ts";
+import { embedIpv4, extractIpv4, matchesPrefix, NOT_IPV4 } from "../addr/rfc6052.ts";
 import {
   isGlobalIpv4,
   isInvalidSource4,
@@ -163,13 +163,13 @@ function errorSource6(ctx: XlatContext, srcOff: number): number {
   const b = ctx.mem;
   const s = ctx.settings;
   let r = ctx.mapper.staticV4For6(b, srcOff);
-  if (r >= 0) return r;
+  if (r !== NOT_IPV4) return r;
   if (matchesPrefix(b, srcOff, s.prefix, s.prefixLen)) {
     r = extractIpv4(b, srcOff, s.prefixLen);
-    if (r >= 0 && !(s.refuseNonGlobal && !isGlobalIpv4(r))) return r;
+    if (r !== NOT_IPV4 && !(s.refuseNonGlobal && !isGlobalIpv4(r))) return r;
   }
   r = ctx.mapper.v4For6(b, srcOff, ctx.nowSecs, LEASE_REFRESH);
-  if (r >= 0) return r;
+  if (r < NOT_IPV4) return r;
   return s.pool6791v4.length === 0 ? s.address4 : s.pool6791v4[0]!;
 }
 
@@ -262,12 +262,12 @@ function from6(ctx: XlatContext, off: number, len: number, flags: number, reasmI
 
   // Destination: static (RFC 7757 EAM) first, then the RFC 6052 prefix.
   let dst4 = ctx.mapper.staticV4For6(b, dstOff);
-  if (dst4 < 0) {
+  if (dst4 === NOT_IPV4) {
     if (!matchesPrefix(b, dstOff, s.prefix, s.prefixLen)) {
       return policy6(ctx, Drop.NOT_IN_PREFIX, icmp.V6_CODE_ADMIN_PROHIBITED, off, pktLen, nh);
     }
     dst4 = extractIpv4(b, dstOff, s.prefixLen);
-    if (dst4 < 0) {
+    if (dst4 === NOT_IPV4) {
       return policy6(ctx, Drop.NONZERO_U_OCTET, icmp.V6_CODE_ADMIN_PROHIBITED, off, pktLen, nh);
     }
     if (s.refuseNonGlobal && !isGlobalIpv4(dst4) && dst4 !== s.address4) {
@@ -360,7 +360,7 @@ function from6(ctx: XlatContext, off: number, len: number, flags: number, reasmI
 
   // Source: the host's lease, created on its first translatable packet.
   let src4 = ctx.mapper.v4For6(b, srcOff, ctx.nowSecs, LEASE_REFRESH);
-  if (src4 < 0) {
+  if (src4 >= NOT_IPV4) {
     // Link-local sources and sources inside the prefix (an IPv6 host posing
     // as an IPv4 one) never get a lease.
     if (isLinkLocal6(b, srcOff) || matchesPrefix(b, srcOff, s.prefix, s.prefixLen)) {
@@ -370,7 +370,7 @@ function from6(ctx: XlatContext, off: number, len: number, flags: number, reasmI
     if (src4 === MAP_EXHAUSTED) {
       return policy6(ctx, Drop.POOL_EXHAUSTED, icmp.V6_CODE_ADDR_UNREACH, off, pktLen, nh);
     }
-    if (src4 < 0) {
+    if (src4 >= NOT_IPV4) {
       return policy6(ctx, Drop.NO_MAPPING, icmp.V6_CODE_ADMIN_PROHIBITED, off, pktLen, nh);
     }
   }

@@ -6,6 +6,7 @@ import {
   extractIpv4,
   isRfc6052Length,
   matchesPrefix,
+  NOT_IPV4,
   RFC6052_LENGTHS,
 } from "../../lib/addr/rfc6052.ts";
 
@@ -42,16 +43,16 @@ Deno.test("extractIpv4() recovers 192.0.2.33 from the RFC 6052 §2.4 table", () 
     const buf = new Uint8Array(20);
     buf.set(parseIpv6(embedded)!, 4);
     assert.equal(matchesPrefix(buf, 4, p.addr, p.len), true, prefix);
-    assert.equal(extractIpv4(buf, 4, p.len), 0xc0000221, prefix);
+    assert.equal(extractIpv4(buf, 4, p.len) >>> 0, 0xc0000221, prefix);
   }
 });
 
-Deno.test("extractIpv4() returns -1 for a non-zero u-octet below /96", () => {
+Deno.test("extractIpv4() returns NOT_IPV4 for a non-zero u-octet below /96", () => {
   for (const len of [32, 40, 48, 56, 64]) {
     const buf = new Uint8Array(16);
     embedIpv4(parseIpv6("2001:db8::")!, len, 0xc0000221, buf, 0);
     buf[8] = 0x01;
-    assert.equal(extractIpv4(buf, 0, len), -1, `/${len}`);
+    assert.equal(extractIpv4(buf, 0, len), NOT_IPV4, `/${len}`);
   }
 });
 
@@ -60,7 +61,7 @@ Deno.test("extractIpv4() ignores byte 8 for /96, where it belongs to the prefix"
   const buf = new Uint8Array(16);
   embedIpv4(p.addr, p.len, 0xcb007101, buf, 0);
   assert.equal(buf[8], 0x01);
-  assert.equal(extractIpv4(buf, 0, 96), 0xcb007101);
+  assert.equal(extractIpv4(buf, 0, 96) >>> 0, 0xcb007101);
 });
 
 Deno.test("embedIpv4() and extractIpv4() round-trip edge addresses at every length", () => {
@@ -70,7 +71,7 @@ Deno.test("embedIpv4() and extractIpv4() round-trip edge addresses at every leng
       const buf = new Uint8Array(16).fill(0xa5);
       embedIpv4(prefix, len, v4, buf, 0);
       assert.equal(buf[8], len === 96 ? prefix[8] : 0, "u-octet");
-      assert.equal(extractIpv4(buf, 0, len), v4, `/${len} ${v4}`);
+      assert.equal(extractIpv4(buf, 0, len) >>> 0, v4, `/${len} ${v4}`);
     }
   }
 });
@@ -121,7 +122,7 @@ Deno.test({
       embedIpv4(p.addr, p.len, v4, out, 0);
       assert.deepEqual(out, parseIpv6(v.ipv6), v.prefix);
       assert.equal(formatIpv6(out), v.ipv6Canonical, v.prefix);
-      assert.equal(extractIpv4(parseIpv6(v.ipv6)!, 0, p.len), v4, v.prefix);
+      assert.equal(extractIpv4(parseIpv6(v.ipv6)!, 0, p.len) >>> 0, v4, v.prefix);
     }
   },
 });

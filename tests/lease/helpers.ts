@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { formatIpv4, parseIpv4, parseIpv4Prefix } from "../../lib/addr/ipv4.ts";
 import { formatIpv6, parseIpv6, parseIpv6Prefix } from "../../lib/addr/ipv6.ts";
-import type { LeaseTableOptions, StaticMap } from "../../lib/lease/table.ts";
+import { type LeaseTableOptions, MAP_NONE, type StaticMap } from "../../lib/lease/table.ts";
 import { Prng } from "../_util/prng.ts";
 
 /**
@@ -80,13 +80,13 @@ interface Mapper {
  * @param v6 IPv6 text.
  * @param now Clock.
  * @param flags LEASE_* flags.
- * @returns Dotted quad, or the negative MAP_* code.
+ * @returns Dotted quad, or the MAP_* code.
  */
 export function to4(t: Mapper, v6: string, now: number, flags: number): string | number {
   const buf = new Uint8Array(48).fill(0xa5);
   buf.set(ip6(v6), 9);
   const r = t.v4For6(buf, 9, now, flags);
-  return r < 0 ? r : formatIpv4(r);
+  return r >= MAP_NONE ? r : formatIpv4(r);
 }
 
 /**

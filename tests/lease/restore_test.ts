@@ -6,6 +6,7 @@ import {
   LEASE_REFRESH,
   type LeaseRecord,
   LeaseTable,
+  MAP_NONE,
   RESTORE_FUTURE_SLACK_SECS,
 } from "../../lib/lease/table.ts";
 import { host, options, to4, to6 } from "./helpers.ts";
@@ -33,7 +34,7 @@ Deno.test("snapshot() lists live leases in pool order with last-seen; restore() 
   assert.deepEqual(b.snapshot(1060), snap);
   assert.equal(b.size, 256);
   assert.equal(to4(b, host(3), 1150, 0), "192.0.2.4");
-  assert.equal(to4(b, host(0), 1101, 0), -1, "kept its old last-seen, so expires on time");
+  assert.equal(to4(b, host(0), 1101, 0), MAP_NONE, "kept its old last-seen, so expires on time");
   assert.equal(to6(b, "198.51.100.1", 1060, 0), host(255));
   const ev = b.drainEvents();
   assert.equal(ev.length, 256);

@@ -1,3 +1,4 @@
+import { NOT_IPV4 } from "../../lib/addr/rfc6052.ts";
 import assert from "node:assert/strict";
 import { formatIpv4, parseIpv4, parseIpv4Prefix } from "../../lib/addr/ipv4.ts";
 import { formatIpv6, parseIpv6, parseIpv6Prefix } from "../../lib/addr/ipv6.ts";
@@ -27,7 +28,7 @@ function to4(t: StaticMapTable, addr6: string): string | null {
   const buf = new Uint8Array(40).fill(0xa5);
   buf.set(v6(addr6), 7);
   const r = t.v4For6(buf, 7);
-  return r < 0 ? null : formatIpv4(r);
+  return r === NOT_IPV4 ? null : formatIpv4(r);
 }
 
 /** 4->6 through the table into a 0xa5-filled buffer; checks nothing outside the 16 bytes changed. */
