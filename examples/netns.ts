@@ -600,6 +600,10 @@ export interface DaemonOptions {
   readyTimeoutMs?: number;
   /** Wait for the ready line (default true). */
   waitReady?: boolean;
+  /** Extra environment variables for the daemon (e.g. `DENO_V8_FLAGS`), set through `env`. */
+  env?: Record<string, string>;
+  /** Run the daemon under `taskset -c CPUS` (e.g. "1"), to measure it on a CPU of its own. */
+  cpus?: string;
 }
 
 /**
@@ -628,7 +632,13 @@ export interface Daemon {
 export async function startProtomask(topo: Topology, opts: DaemonOptions): Promise<Daemon> {
   const configPath = `${topo.dir}/${opts.configName ?? "protomask.toml"}`;
   await Deno.writeTextFile(configPath, opts.configText);
+  // `env` and `taskset` exec the daemon, so the process id stays the daemon's own.
+  const prefix = [
+    ...(opts.cpus === undefined ? [] : ["taskset", "-c", opts.cpus]),
+    ...(opts.env ? ["env", ...Object.entries(opts.env).map(([k, v]) => `${k}=${v}`)] : []),
+  ];
   const proc = topo.spawn(topo.translatorNs, [
+    ...prefix,
     Deno.execPath(),
     "run",
     "-A",

@@ -1,0 +1,119 @@
+/**
+ * The packet loop stays optimised and allocation-free in the live daemon under load, not only
+ * in a micro-benchmark: the real daemon (its packet Worker on a real TUN) translates a 64-byte
+ * UDP flood both ways (iperf3 `-u -b 0`, 6→4 then 4→6) with V8's `--trace-deopt` and
+ * `--trace-gc` on. After a warm-up that covers both directions and several clock seconds, a
+ * measured window must show:
+ *
+ * - no deoptimisation of the hot functions (the loop, the FFI calls, the engine, the lease
+ *   lookups) — counted as `bailout` lines naming them in the daemon's trace output;
+ * - at most a handful of scavenges (young-generation GCs) per million packets — counted as
+ *   `Scavenge` lines of any isolate, against the packets the daemon read in the window (from its
+ *   SIGUSR2 counters before and after).
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { e2eTest, protomaskToml, SERVER6, SERVER_V4, sleep, startProtomask } from "./_harness.ts";
+
+/** Functions on the per-packet path; any of them deoptimised after warm-up fails the test. */
+const HOT = [
+  "run",
+  "read",
+  "write",
+  "readVec",
+  "writeVec",
+  "set",
+  "translate",
+  "from6",
+  "from4",
+  "v4For6",
+  "v6For4",
+  "emit",
+  "adjust",
+];
+/** Scavenges per million packets allowed in the window (0 expected; the main thread may add one). */
+const MAX_SCAVENGES_PER_MILLION = 5;
+const WARMUP_SECS = 2;
+const MEASURE_SECS = 3;
+
+/** The `received` counter of the last counters line at or after `from` in the output. */
+function receivedSince(text: string, from: number): number | null {
+  const all = [...text.slice(from).matchAll(/"received":(\d+)/g)];
+  return all.length ? Number(all[all.length - 1]![1]) : null;
+}
+
+e2eTest("the packet loop is not deoptimised and does not allocate under a UDP flood", {
+  topology: { tag: "hot" },
+  tools: ["iperf3"],
+  translators: ["protomask"],
+  timeoutMs: 90_000,
+}, async ({ topo }) => {
+  const daemon = await startProtomask(topo, {
+    configText: protomaskToml({}),
+    env: { DENO_V8_FLAGS: "--trace-deopt,--trace-gc" },
+  });
+  const iperf = topo.spawn(
+    topo.serverNs!,
+    ["iperf3", "-s", "--forceflush", "-B", SERVER_V4],
+    "iperf3-server",
+  );
+  assert.ok(await iperf.waitForOutput(/Server listening/, 5000), iperf.stderr);
+  const client = topo.clients[0]!;
+  const flood = async (secs: number, reverse: boolean) => {
+    const r = await topo.exec(client.ns, [
+      "iperf3",
+      "-c",
+      SERVER6,
+      "-u",
+      "-b",
+      "0",
+      "-l",
+      "64",
+      "-t",
+      String(secs),
+      ...(reverse ? ["-R"] : []),
+    ], { timeoutMs: (secs + 15) * 1000 });
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+  };
+  const counters = async (): Promise<{ at: number; received: number }> => {
+    const at = daemon.proc.stderr.length + daemon.proc.stdout.length;
+    const before = daemon.proc.stderr.length;
+    daemon.proc.kill("SIGUSR2");
+    for (let i = 0; i < 100; i++) {
+      const n = receivedSince(daemon.proc.stderr, before);
+      if (n !== null) return { at, received: n };
+      await sleep(20);
+    }
+    throw new Error("no counters line after SIGUSR2");
+  };
+
+  await flood(WARMUP_SECS, false);
+  await flood(WARMUP_SECS, true);
+  const start = await counters();
+  const traceFrom = daemon.proc.stdout.length;
+  const errFrom = daemon.proc.stderr.length;
+  await flood(MEASURE_SECS, false);
+  await flood(MEASURE_SECS, true);
+  const end = await counters();
+  const trace = daemon.proc.stdout.slice(traceFrom) + daemon.proc.stderr.slice(errFrom);
+  const packets = end.received - start.received;
+
+  const hotDeopts = trace.split("\n").filter((l) =>
+    l.includes("bailout") && HOT.some((f) => l.includes(`<JSFunction ${f} `))
+  );
+  const scavenges = trace.split("\n").filter((l) => l.includes("Scavenge")).length;
+  const perMillion = packets > 0 ? (scavenges * 1e6) / packets : Infinity;
+  console.log(
+    `hot path after warm-up: ${packets} packets read, ${hotDeopts.length} deoptimisations ` +
+      `of hot functions, ${scavenges} scavenges (${perMillion.toFixed(1)} per million packets)`,
+  );
+  assert.ok(packets >= 50_000, `the flood did not arrive: ${packets} packets`);
+  assert.deepEqual(hotDeopts, [], "hot functions were deoptimised after warm-up");
+  assert.ok(
+    scavenges <= 1 || perMillion <= MAX_SCAVENGES_PER_MILLION,
+    `${scavenges} scavenges for ${packets} packets`,
+  );
+  await iperf.stop("SIGTERM", 3000);
+});
