@@ -365,7 +365,22 @@ function from6(ctx: XlatContext, off: number, len: number, flags: number, reasmI
     }
     src4 = ctx.mapper.v4For6(b, srcOff, ctx.nowSecs, LEASE_ALLOCATE | LEASE_REFRESH);
     if (src4 === MAP_EXHAUSTED) {
-      return policy6(ctx, Drop.POOL_EXHAUSTED, icmp.V6_CODE_ADDR_UNREACH, off, pktLen, nh);
+      // RFC 6146 §3.5.1–3.5.3: Address Unreachable for TCP, UDP and ICMP
+      // queries alike (policy6's ICMP exemption is RFC 7915 §5.4's, not
+      // this). ICMPv6 errors never get here (they take no lease), and
+      // sendIcmp6Error refuses them anyway and applies the rate limit.
+      if (s.sendDropErrors) {
+        sendIcmp6Error(
+          ctx,
+          icmp.V6_DEST_UNREACH,
+          icmp.V6_CODE_ADDR_UNREACH,
+          0,
+          off,
+          pktLen,
+          icmpType,
+        );
+      }
+      return drop(ctx, Drop.POOL_EXHAUSTED);
     }
     if (src4 < 0) {
       return policy6(ctx, Drop.NO_MAPPING, icmp.V6_CODE_ADMIN_PROHIBITED, off, pktLen, nh);
