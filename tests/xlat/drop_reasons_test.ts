@@ -851,12 +851,26 @@ Deno.test("translate() holds the first fragment of an ICMP datagram as reassembl
   assertSilentDrop(e, first!, Drop.REASSEMBLY_HELD);
 });
 
-Deno.test("translate() drops a fragment of a new datagram when every slot is busy as reassembly_full", () => {
+Deno.test("translate() drops a fragment that would take its host over half the reassembly bytes as reassembly_full", () => {
+  // A host may hold half of reassemblyMaxBytes (see reassembly_fair_test.ts): 1000 here.
+  const e = engineFor(BASE_TOML, { reassemblyMaxBytes: 2000 });
+  const [a] = fragment6(echo6(3000), [1232], 0x3333);
+  assertSilentDrop(e, a!, Drop.REASSEMBLY_FULL);
+  assert.equal(e.ctx.reassemblyHeldBytes, 0);
+});
+
+Deno.test("translate() discards an older datagram to start a new one when every slot is busy, counted as reassembly_evicted", () => {
   const e = engineFor(BASE_TOML, { reassemblySlots: 1 });
   const [a] = fragment6(echo6(3000), [1232], 0x3333);
-  const [b] = fragment6(echo6(3000), [1232], 0x4444);
+  const b = fragment6(fromHost6(echo6(3000), 2), [1232, 1232], 0x4444);
   assertSilentDrop(e, a!, Drop.REASSEMBLY_HELD);
-  assertSilentDrop(e, b!, Drop.REASSEMBLY_FULL);
+  // The fragment that evicts reports its own outcome; the eviction has its own counter.
+  assertSilentDrop(e, b[0]!, Drop.REASSEMBLY_HELD);
+  assert.equal(e.ctx.counters[Drop.REASSEMBLY_EVICTED], 1);
+  assert.equal(e.ctx.reassemblyHeldBytes, 1232);
+  assertSilentDrop(e, b[1]!, Drop.REASSEMBLY_HELD);
+  assert.equal(run(e, b[2]!).r > 0, true, "the new datagram completes");
+  covered.add(Drop.REASSEMBLY_EVICTED);
 });
 
 Deno.test("translate() drops overlapping fragments as reassembly_overlap", () => {
