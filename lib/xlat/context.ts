@@ -102,11 +102,11 @@ export interface ContextOptions {
   settings: EngineSettings;
   /** The lease table. */
   mapper: AddressMapper;
-  /** Datagrams reassembled at once (fragmented ICMP); default 8. */
+  /** Datagrams reassembled at once (fragmented ICMP), one source at most half; default 8. */
   reassemblySlots?: number;
   /** Seconds a partial datagram is kept; default 30 (RFC 8200 §4.5 allows 60). */
   reassemblyTimeoutSecs?: number;
-  /** Fragment bytes held for reassembly at once, over all slots; default 256 KiB. */
+  /** Fragment bytes held for reassembly at once, over all slots, one source at most half; default 256 KiB. */
   reassemblyMaxBytes?: number;
   /** Seed for the IPv4 Identification generator (RFC 7739); default 1. */
   idSeed?: number;

@@ -66,7 +66,7 @@ export const Drop = {
   ICMP_INNER_UNMAPPED: 27,
   /** Fragment with bad length or offset. */
   BAD_FRAGMENT: 28,
-  /** Reassembly: no free slot or byte budget. */
+  /** Reassembly: a fragment over its source's half of the byte budget (or no slots at all). */
   REASSEMBLY_FULL: 29,
   /** Reassembly: datagram not completed in time. */
   REASSEMBLY_TIMEOUT: 30,
@@ -82,13 +82,18 @@ export const Drop = {
   TOO_BIG_FOR_BUFFER: 35,
   /** IPv6 source outside the allowed ranges (link-local and similar). */
   SOURCE_NOT_TRANSLATABLE: 36,
+  /**
+   * Reassembly: an incomplete datagram discarded to make room for another (its source was over
+   * its share, or it was the oldest of the source holding the most); see reassembly.ts.
+   */
+  REASSEMBLY_EVICTED: 37,
 } as const;
 
 /** A drop reason value. */
 export type DropReason = typeof Drop[keyof typeof Drop];
 
 /** Number of drop reasons plus one (index 0 unused). */
-export const DROP_REASON_COUNT = 37;
+export const DROP_REASON_COUNT = 38;
 
 /** Counters that are not drops; stored after the drop reasons. */
 export const Stat = {

@@ -10,6 +10,21 @@
  * `reassemblyTimeoutMs` per datagram. Overlapping fragments discard the
  * datagram (RFC 5722). A datagram that never completes produces nothing.
  *
+ * The limits are shared fairly, so that one host sending fragment sets that
+ * never complete cannot stop everyone else's large pings until they time out.
+ * A source (its whole IPv4 or IPv6 address) may hold at most half the slots
+ * and half the bytes: a new datagram, or a fragment, that would take it over
+ * its share discards that source's own oldest incomplete datagram instead.
+ * When the slots or bytes are used up by several sources, the oldest datagram
+ * of the source holding the most slots (or bytes) is discarded, never the
+ * datagram the fragment belongs to. Every such discard is counted as
+ * `REASSEMBLY_EVICTED`. A flood from many addresses (spoofed IPv4 sources,
+ * an IPv6 host rotating addresses) is therefore no worse than oldest-first
+ * eviction: a datagram still completes when its fragments arrive before that
+ * many newer datagrams are started. `REASSEMBLY_FULL` remains only for a
+ * datagram larger than a source's share of the bytes (it cannot happen with
+ * the default 256 KiB budget, whose half exceeds any datagram).
+ *
  * @module
  */
 
@@ -28,6 +43,75 @@ function freeSlot(ctx: XlatContext, slot: number): void {
   ctx.slotFamily[slot] = 0;
   ctx.reassemblyHeldBytes -= ctx.slotReceived[slot]!;
   ctx.slotReceived[slot] = 0;
+}
+
+/** Frees a slot holding an incomplete datagram to make room for another (counted). */
+function evict(ctx: XlatContext, slot: number): void {
+  freeSlot(ctx, slot);
+  ctx.counters[Drop.REASSEMBLY_EVICTED]!++;
+}
+
+/** A source's share of the slots: half, at least one. */
+function slotShare(ctx: XlatContext): number {
+  return ctx.reassemblySlots > 1 ? ctx.reassemblySlots >> 1 : 1;
+}
+
+/**
+ * Whether key row `row` (a slot, or the staging row after the last slot) has
+ * the same source address as slot `slot`, whose family is `family`.
+ */
+function sameSource(ctx: XlatContext, family: number, row: number, slot: number): boolean {
+  if (ctx.slotFamily[slot] !== family) return false;
+  const k = ctx.slotKey;
+  const words = family === 4 ? 1 : 4;
+  for (let j = 0; j < words; j++) if (k[row * 10 + j] !== k[slot * 10 + j]) return false;
+  return true;
+}
+
+/** How many slots the source of key row `row` holds. */
+function slotsOf(ctx: XlatContext, family: number, row: number): number {
+  let n = 0;
+  for (let i = 0; i < ctx.reassemblySlots; i++) if (sameSource(ctx, family, row, i)) n++;
+  return n;
+}
+
+/** How many fragment bytes the source of key row `row` holds. */
+function bytesOf(ctx: XlatContext, family: number, row: number): number {
+  let n = 0;
+  for (let i = 0; i < ctx.reassemblySlots; i++) {
+    if (sameSource(ctx, family, row, i)) n += ctx.slotReceived[i]!;
+  }
+  return n;
+}
+
+/** The oldest slot of the source of key row `row`, other than `keep`; -1 when none. */
+function oldestOf(ctx: XlatContext, family: number, row: number, keep: number): number {
+  let best = -1;
+  for (let i = 0; i < ctx.reassemblySlots; i++) {
+    if (i === keep || !sameSource(ctx, family, row, i)) continue;
+    if (best < 0 || ctx.slotStartMs[i]! < ctx.slotStartMs[best]!) best = i;
+  }
+  return best;
+}
+
+/**
+ * The slot to evict when everything is in use: the oldest datagram, other
+ * than `keep`, of the source holding the most slots (`byBytes` false) or
+ * bytes (true); ties go to the oldest datagram. -1 when only `keep` is held.
+ */
+function heaviestOldest(ctx: XlatContext, keep: number, byBytes: boolean): number {
+  let best = -1;
+  let bestWeight = -1;
+  for (let i = 0; i < ctx.reassemblySlots; i++) {
+    const family = ctx.slotFamily[i]!;
+    if (i === keep || family === 0) continue;
+    const w = byBytes ? bytesOf(ctx, family, i) : slotsOf(ctx, family, i);
+    if (w > bestWeight || (w === bestWeight && ctx.slotStartMs[i]! < ctx.slotStartMs[best]!)) {
+      best = i;
+      bestWeight = w;
+    }
+  }
+  return best;
 }
 
 function slotBase(slot: number): number {
@@ -69,7 +153,14 @@ function findSlot(ctx: XlatContext, family: number, keyLen: number): number {
       free = i;
     }
   }
+  // A new datagram. Its source may hold half the slots: at its share it
+  // gives up its own oldest; otherwise it takes a free slot, or the oldest
+  // of the source holding the most.
+  const stage = ctx.reassemblySlots;
+  if (slotsOf(ctx, family, stage) >= slotShare(ctx)) free = oldestOf(ctx, family, stage, -1);
+  if (free < 0) free = heaviestOldest(ctx, -1, false);
   if (free < 0) return -1;
+  if (ctx.slotFamily[free] !== 0) evict(ctx, free);
   ctx.slotFamily[free] = family;
   ctx.slotStartMs[free] = ctx.nowMs;
   ctx.slotReceived[free] = 0;
@@ -78,6 +169,16 @@ function findSlot(ctx: XlatContext, family: number, keyLen: number): number {
   ctx.slotBlocks.fill(0, free * 1024, free * 1024 + 1024);
   for (let j = 0; j < keyLen; j++) ctx.slotKey[free * 10 + j] = k[ctx.reassemblySlots * 10 + j]!;
   return free;
+}
+
+/**
+ * A fragment that cannot be held even with every other datagram of its source
+ * gone: it is lost (the datagram may still complete if it is sent again, or
+ * times out), and a datagram that holds nothing yet gives its slot back.
+ */
+function overBudget(ctx: XlatContext, slot: number): number {
+  if (ctx.slotReceived[slot] === 0) freeSlot(ctx, slot);
+  return -Drop.REASSEMBLY_FULL;
 }
 
 /**
@@ -97,11 +198,6 @@ function store(
     freeSlot(ctx, slot);
     return -Drop.BAD_FRAGMENT;
   }
-  if (ctx.reassemblyHeldBytes + dataLen > ctx.reassemblyMaxBytes) {
-    // Over budget: this fragment is lost; the datagram may still complete
-    // if it is sent again, or times out.
-    return -Drop.REASSEMBLY_FULL;
-  }
   const blocks = ctx.slotBlocks;
   const bbase = slot * 1024 * 8;
   const firstBlock = offsetBytes >> 3;
@@ -113,22 +209,30 @@ function store(
       return -Drop.REASSEMBLY_OVERLAP;
     }
   }
+  const end = offsetBytes + dataLen;
+  const total = ctx.slotTotal[slot]!;
+  if ((!more && total >= 0 && total !== end) || (more && total >= 0 && end > total)) {
+    freeSlot(ctx, slot);
+    return -Drop.REASSEMBLY_OVERLAP;
+  }
+  // Bytes: the source's half first (its own older datagrams make room),
+  // then the whole budget (the source holding the most makes room).
+  const family = ctx.slotFamily[slot]!;
+  while (bytesOf(ctx, family, slot) + dataLen > ctx.reassemblyMaxBytes / 2) {
+    const victim = oldestOf(ctx, family, slot, slot);
+    if (victim < 0) return overBudget(ctx, slot);
+    evict(ctx, victim);
+  }
+  while (ctx.reassemblyHeldBytes + dataLen > ctx.reassemblyMaxBytes) {
+    const victim = heaviestOldest(ctx, slot, true);
+    if (victim < 0) return overBudget(ctx, slot);
+    evict(ctx, victim);
+  }
   for (let blk = firstBlock; blk < lastBlock; blk++) {
     const bit = bbase + blk;
     blocks[bit >> 3] = blocks[bit >> 3]! | (1 << (bit & 7));
   }
-  const end = offsetBytes + dataLen;
-  const total = ctx.slotTotal[slot]!;
-  if (!more) {
-    if (total >= 0 && total !== end) {
-      freeSlot(ctx, slot);
-      return -Drop.REASSEMBLY_OVERLAP;
-    }
-    ctx.slotTotal[slot] = end;
-  } else if (total >= 0 && end > total) {
-    freeSlot(ctx, slot);
-    return -Drop.REASSEMBLY_OVERLAP;
-  }
+  if (!more) ctx.slotTotal[slot] = end;
   const base = slotBase(slot);
   ctx.mem.copyWithin(base + hdrLen + offsetBytes, dataOff, dataOff + dataLen);
   ctx.slotReceived[slot] = ctx.slotReceived[slot]! + dataLen;

@@ -307,9 +307,6 @@ function from6(ctx: XlatContext, off: number, len: number, flags: number, reasmI
     if (ctx.mapper.owns4(dst4)) return hairpin(ctx, r);
     return emit(ctx, r, ipv4.totalLength(v, r));
   }
-  // ICMPv4 inside IPv6 would reach IPv4 hosts unfiltered (redirects …).
-  if (nh === ipv4.PROTO_ICMP) return drop(ctx, Drop.ICMP_UNTRANSLATABLE);
-
   // Size, DF and Identification (RFC 7915 §5.1, §5.1.1).
   const total4 = ipv4.HEADER_LEN + l4Len;
   let id: number;
@@ -368,7 +365,22 @@ function from6(ctx: XlatContext, off: number, len: number, flags: number, reasmI
     }
     src4 = ctx.mapper.v4For6(b, srcOff, ctx.nowSecs, LEASE_ALLOCATE | LEASE_REFRESH);
     if (src4 === MAP_EXHAUSTED) {
-      return policy6(ctx, Drop.POOL_EXHAUSTED, icmp.V6_CODE_ADDR_UNREACH, off, pktLen, nh);
+      // RFC 6146 §3.5.1–3.5.3: Address Unreachable for TCP, UDP and ICMP
+      // queries alike (policy6's ICMP exemption is RFC 7915 §5.4's, not
+      // this). ICMPv6 errors never get here (they take no lease), and
+      // sendIcmp6Error refuses them anyway and applies the rate limit.
+      if (s.sendDropErrors) {
+        sendIcmp6Error(
+          ctx,
+          icmp.V6_DEST_UNREACH,
+          icmp.V6_CODE_ADDR_UNREACH,
+          0,
+          off,
+          pktLen,
+          icmpType,
+        );
+      }
+      return drop(ctx, Drop.POOL_EXHAUSTED);
     }
     if (src4 >= NOT_IPV4) {
       return policy6(ctx, Drop.NO_MAPPING, icmp.V6_CODE_ADMIN_PROHIBITED, off, pktLen, nh);
@@ -376,6 +388,8 @@ function from6(ctx: XlatContext, off: number, len: number, flags: number, reasmI
   }
 
   // Transport checksums (RFC 7915 §5.5), only where the header is present.
+  // Every protocol but ICMPv6 is copied (§5.1), 1 (ICMPv4 built by an IPv6
+  // sender) included: an opaque payload, no checksum work.
   let proto = nh;
   if (first) {
     const oldSum = ipv6.sumAddresses(b, off);
@@ -484,8 +498,6 @@ function from4(ctx: XlatContext, off: number, len: number, flags: number): numbe
     return drop(ctx, Drop.HOP_LIMIT_EXCEEDED);
   }
   if (proto === ipv4.PROTO_IGMP) return drop(ctx, Drop.IGMP);
-  // ICMPv6 inside IPv4 would reach IPv6 hosts unfiltered (ND, MLD …).
-  if (proto === ipv6.NH_ICMPV6) return drop(ctx, Drop.ICMP_UNTRANSLATABLE);
   if (offsetBytes + l4Len > 65535) return drop(ctx, Drop.BAD_FRAGMENT);
 
   // Destination: static map or live lease (RFC 7915 §4.1 with RFC 6146 state).
@@ -605,6 +617,10 @@ function from4(ctx: XlatContext, off: number, len: number, flags: number): numbe
     }
   }
 
+  // Every protocol but ICMPv4 is copied (RFC 7915 §4.1), 58 included. ICMPv6
+  // built by an IPv4 sender arrives with hop limit ≤ 254 and a source that is
+  // not link-local, which ND and redirects (RFC 4861 §6.1, §7.1, §8.1) and MLD
+  // (RFC 3810 §5.1.14, §5.2.13) discard, so it passes as an opaque payload.
   const nh6 = proto === ipv4.PROTO_ICMP ? ipv6.NH_ICMPV6 : proto;
   const hdr6 = l4Off - ipv6.HEADER_LEN - fragHdr;
   ipv6.writeFixed(

@@ -8,7 +8,7 @@
  */
 
 import { REASSEMBLY_OFFSET } from "../../lib/xlat/context.ts";
-import { Drop } from "../../lib/xlat/drop.ts";
+import { Drop, DROP_REASON_COUNT } from "../../lib/xlat/drop.ts";
 import { emittedPackets, translatePacket } from "../../lib/xlat/translate.ts";
 import type { Engine } from "../../lib/xlat/settings.ts";
 import { ipv4HeaderChecksumValid, l4ChecksumValid, toHex } from "../_util/packets.ts";
@@ -430,7 +430,7 @@ function checkOutputs(
 ): void {
   if (r > 0 && outs.length !== r) fail(`returned ${r} but emitted ${outs.length}`);
   if (r <= 0 && outs.length !== 0) fail(`returned ${r} but emitted ${outs.length}`);
-  if (r <= 0 && !(-r >= 1 && -r < 37)) fail(`returned ${r}, not a drop reason`);
+  if (r <= 0 && !(-r >= 1 && -r < DROP_REASON_COUNT)) fail(`returned ${r}, not a drop reason`);
   // RFC 7915 §5.1 skips only Hop-by-Hop, Routing, Destination Options and Fragment headers;
   // after any other (AH, Mobility, HIP, experimental …) the translator copies the rest as an
   // opaque protocol, so a TCP/UDP checksum found behind it by the checker is not its business.

@@ -349,6 +349,68 @@ Deno.test("translate() answers a third IPv6 host of a two-address pool with ICMP
   assertIcmp6Error(err, third, { type: 1, code: 3, rest: 0 });
 });
 
+/** Echo Request from 2001:db8::3, a host without a lease, to 64:ff9b::198.51.100.7. */
+// deno-fmt-ignore
+const ECHO6_FROM_3 = fixChecksums(hex(`
+  60000000                              // version 6, traffic class 0, flow label 0
+  000c3a40                              // payload length 12, next header ICMPv6, hop limit 64
+  20010db8 00000000 00000000 00000003   // source 2001:db8::3
+  0064ff9b 00000000 00000000 c6336407   // destination 64:ff9b::198.51.100.7
+  80000000                              // Echo Request (128), code 0, checksum (filled in)
+  0a0b0001                              // identifier 0x0a0b, sequence 1
+  70696e67                              // data "ping"
+`));
+
+/** An engine whose two pool addresses are leased to 2001:db8::1 and 2001:db8::2. */
+function fullPool(toml = BASE_TOML): Engine {
+  const e = engineFor(toml);
+  assert.equal(run(e, UDP6).r, 1);
+  assert.equal(run(e, fromHost6(UDP6, 2)).r, 1);
+  assert.equal(e.table.size, 2);
+  return e;
+}
+
+Deno.test("translate() answers an Echo Request that finds the pool full with ICMPv6 1/3 as pool_exhausted", () => {
+  // RFC 6146 §3.5.3: an ICMP query that cannot get an IPv4 address SHOULD be answered with
+  // Destination Unreachable code 3, as TCP (§3.5.2) and UDP (§3.5.1) are; the exemption of ICMP
+  // packets in RFC 7915 §5.4 is about the translator's own policy errors.
+  const e = fullPool();
+  const err = dropWithError(e, ECHO6_FROM_3, Drop.POOL_EXHAUSTED);
+  assertIcmp6Error(err, ECHO6_FROM_3, { type: 1, code: 3, rest: 0 });
+  assert.equal(e.table.size, 2, "no lease");
+});
+
+Deno.test("translate() sends nothing about an ICMPv6 error from a host without a lease when the pool is full", () => {
+  // RFC 4443 §2.4(e): no error about an error; RFC 6146 §3.5: an error never takes a lease.
+  const e = fullPool();
+  const sent = e.ctx.counters[Stat.ICMP_ERRORS_SENT]!;
+  // From 2001:db8::3 about a packet to 2001:db8::3: nothing maps, nothing is sent.
+  const unmapped = fixChecksums(patch(patch(PORT_UNREACH6, 23, 0x03), 87, 0x03));
+  assertSilentDrop(e, unmapped, Drop.ICMP_INNER_UNMAPPED);
+  // From 2001:db8::3 about a packet to 2001:db8::1: translated from Address4, and that is all.
+  const { r, out } = run(e, fromHost6(PORT_UNREACH6, 3));
+  assert.equal(r, 1);
+  assert.equal(out.length, 1);
+  assert.equal(out[0]![0]! >> 4, 4, "the translation, not an ICMPv6 error");
+  assert.equal(u32(out[0]!, 12), ADDRESS4);
+  assert.equal(e.ctx.counters[Stat.ICMP_ERRORS_SENT], sent);
+  assert.equal(e.ctx.counters[Drop.POOL_EXHAUSTED], 0);
+  assert.equal(e.table.size, 2, "no lease");
+});
+
+Deno.test("translate() rate-limits the Address Unreachable answers to Echo Requests", () => {
+  const e = fullPool(BASE_TOML + "ICMPErrorRate = 1\nICMPErrorBurst = 1\n");
+  assert.equal(run(e, ECHO6_FROM_3).r, 1, "the bucket's one token");
+  const again = run(e, fromHost6(ECHO6_FROM_3, 4));
+  assert.equal(again.r, -Drop.POOL_EXHAUSTED, "no token left: silent");
+  assert.equal(again.out.length, 0);
+  assert.equal(e.ctx.counters[Stat.ICMP_ERRORS_SENT], 1);
+  assert.equal(e.ctx.counters[Stat.ICMP_ERRORS_SUPPRESSED], 1);
+  e.ctx.setClock(T0_MS + 1000);
+  assert.equal(run(e, fromHost6(ECHO6_FROM_3, 5)).r, 1, "a second later, one more");
+  assert.equal(e.ctx.counters[Drop.POOL_EXHAUSTED], 3);
+});
+
 Deno.test("translate() drops IPv6 from a link-local source as source_not_translatable", () => {
   const e = engineFor();
   // deno-fmt-ignore
@@ -789,12 +851,26 @@ Deno.test("translate() holds the first fragment of an ICMP datagram as reassembl
   assertSilentDrop(e, first!, Drop.REASSEMBLY_HELD);
 });
 
-Deno.test("translate() drops a fragment of a new datagram when every slot is busy as reassembly_full", () => {
+Deno.test("translate() drops a fragment that would take its host over half the reassembly bytes as reassembly_full", () => {
+  // A host may hold half of reassemblyMaxBytes (see reassembly_fair_test.ts): 1000 here.
+  const e = engineFor(BASE_TOML, { reassemblyMaxBytes: 2000 });
+  const [a] = fragment6(echo6(3000), [1232], 0x3333);
+  assertSilentDrop(e, a!, Drop.REASSEMBLY_FULL);
+  assert.equal(e.ctx.reassemblyHeldBytes, 0);
+});
+
+Deno.test("translate() discards an older datagram to start a new one when every slot is busy, counted as reassembly_evicted", () => {
   const e = engineFor(BASE_TOML, { reassemblySlots: 1 });
   const [a] = fragment6(echo6(3000), [1232], 0x3333);
-  const [b] = fragment6(echo6(3000), [1232], 0x4444);
+  const b = fragment6(fromHost6(echo6(3000), 2), [1232, 1232], 0x4444);
   assertSilentDrop(e, a!, Drop.REASSEMBLY_HELD);
-  assertSilentDrop(e, b!, Drop.REASSEMBLY_FULL);
+  // The fragment that evicts reports its own outcome; the eviction has its own counter.
+  assertSilentDrop(e, b[0]!, Drop.REASSEMBLY_HELD);
+  assert.equal(e.ctx.counters[Drop.REASSEMBLY_EVICTED], 1);
+  assert.equal(e.ctx.reassemblyHeldBytes, 1232);
+  assertSilentDrop(e, b[1]!, Drop.REASSEMBLY_HELD);
+  assert.equal(run(e, b[2]!).r > 0, true, "the new datagram completes");
+  covered.add(Drop.REASSEMBLY_EVICTED);
 });
 
 Deno.test("translate() drops overlapping fragments as reassembly_overlap", () => {

@@ -963,37 +963,61 @@ Deno.test("translate() turns ICMPv6 Port Unreachable from a leased host into ICM
   assert.equal(toHex(got), toHex(full));
 });
 
-Deno.test("translate() does not pass ICMPv4 inside IPv6, or ICMPv6 inside IPv4, through unfiltered", () => {
-  // RFC 7915 copies unknown protocols, but protocol 1 in IPv6 and 58 in IPv4 are not unknown:
-  // copied, they arrive as ICMP of the other family that the sender built itself — here an
-  // ICMPv4 Redirect and an ICMPv6 Neighbor Solicitation, single-hop messages RFC 7915 §4.2 and
-  // §5.2 say the translator drops. (FAILS today: both are translated; see the report.)
+Deno.test("translate() copies protocol 1 inside IPv6 and 58 inside IPv4 like any other protocol, payload untouched", () => {
+  // RFC 7915 §4.1 and §5.1: only ICMPv4 (1) in IPv4 becomes 58, and only ICMPv6 (58) in IPv6
+  // becomes 1; every other protocol number "MUST be copied", and §4.5/§5.5 forward every
+  // transport protocol. Protocol 1 in an IPv6 header is not ICMPv6, so nothing about it is
+  // translated: the bytes after the header, checksum included, leave as they came.
   const e = leasedEngine();
   // deno-fmt-ignore
-  const redirect = hex(`
+  const icmp4In6 = hex(`
     60000000                              // version 6, traffic class 0, flow label 0
     00080140                              // payload length 8, next header 1 (ICMPv4), HL 64
     20010db8 00000000 00000000 00000001   // source 2001:db8::1
     0064ff9b 00000000 00000000 c6336407   // destination 64:ff9b::198.51.100.7
-    05000000                              // ICMPv4 Redirect (5), code 0, checksum (filled in)
+    05001234                              // ICMPv4 Redirect (5), code 0, checksum 0x1234 (as is)
     c0000001                              // gateway 192.0.0.1
   `);
-  put16(redirect, 42, 0xffff - ((0x0500 + 0xc000 + 0x0001) % 0xffff)); // ICMPv4: no pseudo-header
   // deno-fmt-ignore
-  const ns = setIpv4HeaderChecksum(hex(`
+  const icmp4In6As4 = hex(`
+    4500001c   // version 4, IHL 5, TOS 0, total length 28
+    00000000   // identification (from the output), DF 0 (28 <= 1260)
+    3f010000   // TTL 63, protocol 1 copied, header checksum (filled in)
+    c0000201   // source 192.0.2.1 (the lease)
+    c6336407   // destination 198.51.100.7
+    05001234   // the payload, byte for byte
+    c0000001
+  `);
+  const got4 = one(e, icmp4In6);
+  assert.equal(
+    toHex(got4),
+    toHex(setIpv4HeaderChecksum(patch(icmp4In6As4, 4, got4[4]!, got4[5]!))),
+  );
+  // deno-fmt-ignore
+  const icmp6In4 = setIpv4HeaderChecksum(hex(`
     45000024   // version 4, IHL 5, TOS 0, total length 36
-    00000000   // identification, flags
+    00000000   // identification 0, flags 0
     403a0000   // TTL 64, protocol 58 (ICMPv6), header checksum (filled in)
     c6336407   // source 198.51.100.7
     c0000201   // destination 192.0.2.1
-    87000000   // ICMPv6 Neighbor Solicitation (135), checksum
+    8700abcd   // ICMPv6 Neighbor Solicitation (135), checksum 0xabcd (as is)
     00000000   // reserved
-    00000000   // target (first word)
+    00000000   // target (first 8 bytes)
     00000000
   `));
-  for (const [name, pkt] of [["ICMPv4 in IPv6", redirect], ["ICMPv6 in IPv4", ns]] as const) {
-    const { r, out } = run(e, pkt);
-    assert.ok(r < 0, `${name}: dropped (got ${r})`);
-    assert.equal(out.length, 0);
-  }
+  // deno-fmt-ignore
+  const icmp6In4As6 = hex(`
+    60000000                              // version 6, traffic class 0, flow label 0
+    00103a3f                              // payload length 16, next header 58 copied, HL 63
+    0064ff9b 00000000 00000000 c6336407   // source 64:ff9b::198.51.100.7
+    20010db8 00000000 00000000 00000001   // destination 2001:db8::1 (the lease holder)
+    8700abcd                              // the payload, byte for byte
+    00000000
+    00000000
+    00000000
+  `);
+  assert.equal(toHex(one(e, icmp6In4)), toHex(icmp6In4As6));
+  assert.equal(e.ctx.counters[Drop.ICMP_UNTRANSLATABLE], 0);
+  assert.equal(e.ctx.counters[Stat.TRANSLATED_6TO4], 2, "the lease packet and protocol 1");
+  assert.equal(e.ctx.counters[Stat.TRANSLATED_4TO6], 1);
 });
