@@ -600,6 +600,11 @@ export interface DaemonOptions {
   readyTimeoutMs?: number;
   /** Wait for the ready line (default true). */
   waitReady?: boolean;
+  /**
+   * A command that runs the daemon and execs it (so the pid stays the daemon's), e.g.
+   * `["taskset", "-c", "1"]` (default none).
+   */
+  commandPrefix?: readonly string[];
 }
 
 /**
@@ -629,6 +634,7 @@ export async function startProtomask(topo: Topology, opts: DaemonOptions): Promi
   const configPath = `${topo.dir}/${opts.configName ?? "protomask.toml"}`;
   await Deno.writeTextFile(configPath, opts.configText);
   const proc = topo.spawn(topo.translatorNs, [
+    ...(opts.commandPrefix ?? []),
     Deno.execPath(),
     "run",
     "-A",
