@@ -600,10 +600,13 @@ export interface DaemonOptions {
   readyTimeoutMs?: number;
   /** Wait for the ready line (default true). */
   waitReady?: boolean;
+  /**
+   * A command that runs the daemon and execs it (so the pid stays the daemon's), e.g.
+   * `["taskset", "-c", "1"]` (default none).
+   */
+  commandPrefix?: readonly string[];
   /** Extra environment variables for the daemon (e.g. `DENO_V8_FLAGS`), set through `env`. */
   env?: Record<string, string>;
-  /** Run the daemon under `taskset -c CPUS` (e.g. "1"), to measure it on a CPU of its own. */
-  cpus?: string;
 }
 
 /**
@@ -632,9 +635,9 @@ export interface Daemon {
 export async function startProtomask(topo: Topology, opts: DaemonOptions): Promise<Daemon> {
   const configPath = `${topo.dir}/${opts.configName ?? "protomask.toml"}`;
   await Deno.writeTextFile(configPath, opts.configText);
-  // `env` and `taskset` exec the daemon, so the process id stays the daemon's own.
+  // The prefix and `env` exec the daemon, so the process id stays the daemon's own.
   const prefix = [
-    ...(opts.cpus === undefined ? [] : ["taskset", "-c", opts.cpus]),
+    ...(opts.commandPrefix ?? []),
     ...(opts.env ? ["env", ...Object.entries(opts.env).map(([k, v]) => `${k}=${v}`)] : []),
   ];
   const proc = topo.spawn(topo.translatorNs, [

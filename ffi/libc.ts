@@ -164,6 +164,10 @@ export const SYMBOLS = {
     result: "isize",
   },
   recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  // For tests/bench/udp_flood.ts: a connected UDP socket sending preallocated batches
+  // (`struct mmsghdr *` passed as a cached pointer; the i32 result is the count or -1).
+  connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  sendmmsg: { parameters: ["i32", "pointer", "u32", "i32"], result: "i32" },
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;

@@ -54,6 +54,13 @@ export interface XlatSettings {
   mtu?: number;
   /** Pass -v to protomask. */
   verbose?: boolean;
+  /** More `[Interface]` keys (protomask only), e.g. `{ Offload: true }`. */
+  interfaceKeys?: Readonly<Record<string, string | number | boolean>>;
+  /**
+   * A command that runs the translator and execs it, e.g. `["taskset", "-c", "1"]` to pin it
+   * to a CPU from its start (default none).
+   */
+  commandPrefix?: readonly string[];
 }
 
 /**
@@ -70,6 +77,7 @@ export function protomaskToml(s: XlatSettings): string {
     `Pool = [${(s.pool ?? [POOL]).map(q).join(", ")}]`,
     `Address4 = ${q(ADDRESS4)}`,
     `MTU = ${s.mtu ?? 1500}`,
+    ...Object.entries(s.interfaceKeys ?? {}).map(([k, v]) => `${k} = ${JSON.stringify(v)}`),
     "",
     "[Rules]",
     `MapStatic = [${
@@ -124,7 +132,11 @@ async function startTayga(topo: Topology, s: XlatSettings): Promise<Daemon> {
     ...(s.staticMaps ?? []).map((m) => m.v4),
   ];
   for (const r of routes) await run(["ip", "-n", x, "route", "replace", r, "dev", "nat64"]);
-  const proc = topo.spawn(x, ["tayga", "--config", configPath, "--nodetach"], "tayga");
+  const proc = topo.spawn(
+    x,
+    [...(s.commandPrefix ?? []), "tayga", "--config", configPath, "--nodetach"],
+    "tayga",
+  );
   await sleep(300);
   if (proc.status) throw new Error(`tayga exited ${proc.status.code}: ${proc.stderr}`);
   return { kind: "tayga", proc, tunName: "nat64", configPath };
@@ -144,7 +156,11 @@ export function startTranslator(
   s: XlatSettings = {},
 ): Promise<Daemon> {
   if (kind === "tayga") return startTayga(topo, s);
-  return startProtomask(topo, { configText: protomaskToml(s), verbose: s.verbose ?? false });
+  return startProtomask(topo, {
+    configText: protomaskToml(s),
+    verbose: s.verbose ?? false,
+    commandPrefix: s.commandPrefix,
+  });
 }
 
 /** What an end-to-end test gets. */
