@@ -96,11 +96,21 @@ async function readFile(path: string, what: string): Promise<Uint8Array | string
   }
 }
 
+/** Logs the settings a configuration accepted but ignores, as the daemon does at start. */
+function logWarnings(warnings: readonly string[]): void {
+  for (const warning of warnings) log.warn(warning);
+}
+
+/**
+ * `check-config`: the configuration the daemon would run with for the same file and protomask
+ * 1.x flags, and the same warnings.
+ */
 async function runCheckConfig(cmd: CheckConfigCommand): Promise<number> {
   const bytes = await readFile(cmd.configPath, "the configuration");
   if (typeof bytes === "string") return fail(bytes);
-  const checked = checkConfig(new TextDecoder().decode(bytes), cmd.configPath);
+  const checked = checkConfig(new TextDecoder().decode(bytes), cmd.configPath, cmd.overrides);
   if (!checked.ok) return fail(checked.message);
+  logWarnings(checked.warnings);
   writeAll(Deno.stdout, checked.text);
   return EXIT_OK;
 }
@@ -110,6 +120,7 @@ async function runTranslate(cmd: TranslateCommand): Promise<number> {
   if (typeof configBytes === "string") return fail(configBytes);
   const checked = checkConfig(new TextDecoder().decode(configBytes), cmd.configPath);
   if (!checked.ok) return fail(checked.message);
+  logWarnings(checked.warnings);
   const capture = await readFile(cmd.inPath, "the input capture");
   if (typeof capture === "string") return fail(capture);
   log.debug("translating {inPath} ({bytes} bytes) with {configPath}", {
@@ -149,13 +160,13 @@ async function loadRunConfig(cmd: RunCommand): Promise<ReloadResult & { warnings
 async function runRun(cmd: RunCommand): Promise<number> {
   const first = await loadRunConfig(cmd);
   if (!first.ok) return fail(first.message);
-  for (const warning of first.warnings ?? []) log.warn(warning);
+  logWarnings(first.warnings ?? []);
   try {
     return await runDaemon({
       config: first.config,
       reload: async () => {
         const next = await loadRunConfig(cmd);
-        if (next.ok) { for (const warning of next.warnings ?? []) log.warn(warning); }
+        if (next.ok) logWarnings(next.warnings ?? []);
         return next;
       },
     });
