@@ -262,6 +262,16 @@ for (
   });
 }
 
+Deno.test("main.ts --help lists SIGUSR2 and says the own addresses are routed into the TUN, not added", async () => {
+  const r = await runMain("--help");
+  assert.equal(r.code, 0);
+  const text = r.stdout.replace(/\s+/g, " ");
+  assert.match(r.stdout, /^ {2}SIGUSR2 +Log the counters/m);
+  assert.doesNotMatch(text, /adds its addresses/);
+  assert.match(text, /routes the prefix, the pool and its own addresses into it/);
+  assert.match(text, /assigns no address/);
+});
+
 Deno.test("main.ts with nothing to run exits 2 with the usage", async () => {
   const r = await runMain();
   assert.equal(r.code, 2);
