@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { describeLeaseEvent, nonZeroCounters, SaveScheduler } from "../../lib/daemon/report.ts";
+import {
+  countersForLog,
+  describeLeaseEvent,
+  newDaemonCounters,
+  nonZeroCounters,
+  SaveScheduler,
+} from "../../lib/daemon/report.ts";
 import { COUNTER_ROW_LENGTH, IoStat, SharedState } from "../../lib/daemon/shared.ts";
 import { Drop, Stat } from "../../lib/xlat/drop.ts";
 import { hex } from "../_util/packets.ts";
@@ -17,6 +23,41 @@ Deno.test("SaveScheduler saves a change at once, then at most once per interval"
   assert.equal(s.due(30_000, 1), false, "clean, refresh not due");
   assert.equal(s.due(61_005, 1), true, "refresh of last-seen times");
   assert.equal(s.due(61_005, 0), false, "no leases, nothing to refresh");
+});
+
+Deno.test("SaveScheduler retries a failed save after 1, 2, 4 … s, at most a minute apart", () => {
+  const s = new SaveScheduler({ minIntervalMs: 1000, refreshIntervalMs: 60_000 });
+  s.markDirty();
+  let at = 0;
+  const waits: number[] = [];
+  for (let i = 0; i < 9; i++) {
+    assert.equal(s.due(at, 1), true);
+    s.saved(at);
+    assert.equal(s.failed(), i + 1);
+    let next = at + 1;
+    while (!s.due(next, 1)) next += 1;
+    waits.push(next - at);
+    at = next;
+  }
+  assert.deepEqual(waits, [1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000, 60_000]);
+  s.saved(at);
+  s.succeeded();
+  assert.equal(s.failuresInRow, 0);
+  assert.equal(s.due(at + 30_000, 1), false, "written: only the refresh is due again");
+  s.markDirty();
+  assert.equal(s.due(at + 1000, 1), true, "a new change waits the normal interval");
+});
+
+Deno.test("countersForLog() adds the main thread's non-zero counters to the Workers'", () => {
+  const s = SharedState.create(1);
+  s.counterRow(0)[Stat.RECEIVED] = 2;
+  const daemon = newDaemonCounters();
+  assert.deepEqual(countersForLog(s.sumCounters(), daemon), { received: 2 });
+  daemon.lease_file_write_errors = 3;
+  assert.deepEqual(countersForLog(s.sumCounters(), daemon), {
+    received: 2,
+    lease_file_write_errors: 3,
+  });
 });
 
 Deno.test("describeLeaseEvent() writes both addresses and the event name", () => {
