@@ -12,13 +12,19 @@
  */
 
 import { getLogger } from "@logtape/logtape";
+import { dirname } from "node:path";
 import { type InterfaceSetup, setUpInterface } from "../ffi/netlink.ts";
 import { type LinuxTun, openTun } from "../ffi/tun.ts";
 import { formatIpv4, formatIpv4Prefix } from "../lib/addr/ipv4.ts";
 import { formatIpv6, formatIpv6Prefix } from "../lib/addr/ipv6.ts";
 import type { Config } from "../lib/config/config.ts";
 import type { FromWorker, WorkerInit, WorkerReload } from "../lib/daemon/messages.ts";
-import { describeLeaseEvent, nonZeroCounters, SaveScheduler } from "../lib/daemon/report.ts";
+import {
+  countersForLog,
+  describeLeaseEvent,
+  newDaemonCounters,
+  SaveScheduler,
+} from "../lib/daemon/report.ts";
 import {
   restartOnlyChanges,
   routeChanges,
@@ -29,7 +35,13 @@ import { SharedState } from "../lib/daemon/shared.ts";
 import { decodeLeaseFile, encodeLeaseFile } from "../lib/lease/persist.ts";
 import { LeaseTable } from "../lib/lease/table.ts";
 import { leaseTableOptions } from "../lib/xlat/settings.ts";
-import { keepDamagedStateFile, readStateFile, writeStateFile } from "./state_file.ts";
+import {
+  describeFsError,
+  keepDamagedStateFile,
+  prepareStateFile,
+  readStateFile,
+  writeStateFile,
+} from "./state_file.ts";
 
 const log = getLogger(["protomask", "daemon"]);
 const audit = getLogger(["protomask", "lease"]);
@@ -92,7 +104,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const shared = SharedState.create(1);
   shared.setNowMs(Date.now());
 
-  if (stateFile !== null) await restoreLeases(table, stateFile);
+  if (stateFile !== null) {
+    await restoreLeases(table, stateFile);
+    await prepareLeaseFile(table, stateFile);
+  }
+  const counters = newDaemonCounters();
 
   let tun: LinuxTun | null = null;
   let setup: InterfaceSetup | null = null;
@@ -130,7 +146,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let stopping = false;
   let exitCode = 0;
   let saving: Promise<void> = Promise.resolve();
-  let lastSaveError = "";
   /** A table replaced by a reload, merged into the new one on the next sweep. */
   let retired: LeaseTable | null = null;
   let reloading: Promise<void> = Promise.resolve();
@@ -154,19 +169,20 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     scheduler.saved(nowMs);
     try {
       await writeStateFile(stateFile, encodeLeaseFile(records, nowSecs));
-      if (lastSaveError !== "") log.info("lease file {path} written again", { path: stateFile });
-      lastSaveError = "";
-      log.debug("saved {count} leases to {path}", { count: records.length, path: stateFile });
     } catch (e) {
-      scheduler.markDirty();
-      if (message(e) !== lastSaveError) {
-        lastSaveError = message(e);
-        log.error("cannot write lease file {path}: {error}", {
-          path: stateFile,
-          error: lastSaveError,
-        });
-      }
+      counters.lease_file_write_errors++;
+      logSaveFailure({ path: stateFile, error: describeFsError(e), scheduler, final: stopping });
+      return;
     }
+    if (scheduler.failuresInRow > 0) {
+      log.info("lease file {path} written again after {failures} failed writes", {
+        event: "lease-file-written",
+        path: stateFile,
+        failures: scheduler.failuresInRow,
+      });
+    }
+    scheduler.succeeded();
+    log.debug("saved {count} leases to {path}", { count: records.length, path: stateFile });
   };
   const queueSave = () => (saving = saving.then(save));
 
@@ -192,7 +208,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const logCounters = (msg: string) => {
     log.info(msg, {
       event: "counters",
-      counters: nonZeroCounters(shared.sumCounters()),
+      counters: countersForLog(shared.sumCounters(), counters),
       leases: table.size,
     });
   };
@@ -329,7 +345,7 @@ async function restoreLeases(table: LeaseTable, path: string): Promise<void> {
   try {
     text = await readStateFile(path);
   } catch (e) {
-    throw new DaemonStartError(`cannot read lease file '${path}': ${message(e)}`);
+    throw new DaemonStartError(`cannot read lease file '${path}': ${describeFsError(e)}`);
   }
   if (text === null) {
     log.info("no lease file at {path} yet; starting with no leases", { path });
@@ -354,6 +370,47 @@ async function restoreLeases(table: LeaseTable, path: string): Promise<void> {
     path,
   });
   logDropped("restore", result.dropped);
+}
+
+/**
+ * Creates the lease file's directory when missing and writes the restored leases, so a lease
+ * file that cannot be written stops the start instead of failing after the first lease.
+ */
+async function prepareLeaseFile(table: LeaseTable, path: string): Promise<void> {
+  const nowSecs = Math.floor(Date.now() / 1000);
+  let created: boolean;
+  try {
+    created = await prepareStateFile(path, encodeLeaseFile(table.snapshot(nowSecs), nowSecs));
+  } catch (e) {
+    throw new DaemonStartError(message(e));
+  }
+  if (created) log.info("created directory {dir} for the lease file", { dir: dirname(path) });
+}
+
+/**
+ * The error line of a failed lease-file write; records the failure in the scheduler, which
+ * retries it later (unless this was the `final` save at stop).
+ */
+function logSaveFailure(
+  opts: { path: string; error: string; scheduler: SaveScheduler; final: boolean },
+): void {
+  const { path, error, scheduler, final } = opts;
+  const failures = scheduler.failed();
+  const retrySecs = scheduler.retryDelayMs / 1000;
+  log.error(
+    final
+      ? "cannot write lease file {path}: {error}; {failures} failed writes in a row, the last " +
+        "leases are not saved"
+      : "cannot write lease file {path}: {error}; {failures} failed writes in a row, retrying " +
+        "in {retrySecs} s",
+    {
+      event: "lease-file-write-failed",
+      path,
+      error,
+      failures,
+      retrySecs: final ? null : retrySecs,
+    },
+  );
 }
 
 function logDropped(
