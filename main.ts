@@ -30,6 +30,7 @@ import {
   versionLine,
 } from "./lib/cli/args.ts";
 import { checkConfig, loadDaemonConfig, translateFile } from "./lib/cli/commands.ts";
+import { textValue, withProperties } from "./lib/cli/log_text.ts";
 import { DaemonStartError, type ReloadResult, runDaemon } from "./daemon/run.ts";
 
 const EXIT_OK = 0;
@@ -69,14 +70,23 @@ function jsonLine(record: LogRecord): string {
   }) + "\n";
 }
 
+/**
+ * Text for a terminal (lib/cli/log_text.ts): string values keep their line breaks, and the
+ * properties the message does not show (the counters, …) follow it as `key=value`.
+ */
+function textFormatter(colors: boolean): TextFormatter {
+  const options = {
+    value: (v: unknown, inspect: (v: unknown, o?: { colors?: boolean }) => string) =>
+      typeof v === "string" ? textValue(v) : inspect(v, { colors }),
+    lineEnding: "lf" as const,
+  };
+  const base = colors ? getAnsiColorFormatter(options) : getTextFormatter(options);
+  return (record: LogRecord) => withProperties(base(record), record);
+}
+
 /** LogTape to stderr: readable text on a terminal, JSON lines otherwise; debug with `-v`. */
 function setUpLogging(verbose: boolean): void {
-  let formatter: TextFormatter = jsonLine;
-  if (Deno.stderr.isTerminal()) {
-    formatter = Deno.noColor
-      ? getTextFormatter({ value: "bare" })
-      : getAnsiColorFormatter({ value: "bare" });
-  }
+  const formatter = Deno.stderr.isTerminal() ? textFormatter(!Deno.noColor) : jsonLine;
   configureSync({
     sinks: { stderr: (record: LogRecord) => writeAll(Deno.stderr, formatter(record)) },
     loggers: [

@@ -145,7 +145,8 @@ export function countersForLog(
  * The audit-log line of a lease event.
  *
  * @param ev an event drained from the lease table
- * @returns a message and the structured properties for LogTape
+ * @returns a LogTape message template (the addresses as `{v6}`, `{v4}` placeholders, so a
+ *   text line does not repeat them after the message) and the structured properties
  */
 export function describeLeaseEvent(
   ev: LeaseEvent,
@@ -153,14 +154,14 @@ export function describeLeaseEvent(
   const v6 = formatIpv6(ev.v6);
   if (ev.kind === "refused") {
     return {
-      message: `lease refused for ${v6}: pool exhausted`,
+      message: "lease refused for {v6}: pool exhausted",
       properties: { event: "lease-refused", v6, atSecs: ev.atSecs },
     };
   }
   const v4 = formatIpv4(ev.v4);
   const verb = { created: "created", expired: "expired", restored: "restored" }[ev.kind];
   return {
-    message: `lease ${verb}: ${v6} <-> ${v4}`,
+    message: `lease ${verb}: {v6} <-> {v4}`,
     properties: { event: `lease-${ev.kind}`, v6, v4, atSecs: ev.atSecs },
   };
 }

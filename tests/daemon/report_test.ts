@@ -63,7 +63,7 @@ Deno.test("countersForLog() adds the main thread's non-zero counters to the Work
 Deno.test("describeLeaseEvent() writes both addresses and the event name", () => {
   const v6 = hex("20010db8 00000000 00000000 00000001");
   const created = describeLeaseEvent({ kind: "created", v4: 0xc0000201, v6, atSecs: 7 });
-  assert.equal(created.message, "lease created: 2001:db8::1 <-> 192.0.2.1");
+  assert.equal(created.message, "lease created: {v6} <-> {v4}");
   assert.deepEqual(created.properties, {
     event: "lease-created",
     v6: "2001:db8::1",
@@ -71,7 +71,7 @@ Deno.test("describeLeaseEvent() writes both addresses and the event name", () =>
     atSecs: 7,
   });
   const refused = describeLeaseEvent({ kind: "refused", v4: -1, v6, atSecs: 8 });
-  assert.equal(refused.message, "lease refused for 2001:db8::1: pool exhausted");
+  assert.equal(refused.message, "lease refused for {v6}: pool exhausted");
 });
 
 Deno.test("SharedState sums every Worker's counters and nonZeroCounters() names them", () => {
