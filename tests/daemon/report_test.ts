@@ -62,7 +62,7 @@ Deno.test("countersForLog() adds the main thread's non-zero counters to the Work
 
 Deno.test("describeLeaseEvent() writes both addresses and the event name", () => {
   const v6 = hex("20010db8 00000000 00000000 00000001");
-  const created = describeLeaseEvent({ kind: "created", v4: 0xc0000201, v6, atSecs: 7 });
+  const created = describeLeaseEvent({ kind: "created", v4: 0xc0000201, v6, atSecs: 7, count: 1 });
   assert.equal(created.message, "lease created: {v6} <-> {v4}");
   assert.deepEqual(created.properties, {
     event: "lease-created",
@@ -70,7 +70,7 @@ Deno.test("describeLeaseEvent() writes both addresses and the event name", () =>
     v4: "192.0.2.1",
     atSecs: 7,
   });
-  const refused = describeLeaseEvent({ kind: "refused", v4: -1, v6, atSecs: 8 });
+  const refused = describeLeaseEvent({ kind: "refused", v4: -1, v6, atSecs: 8, count: 3 });
   assert.equal(refused.message, "lease refused for {v6}: pool exhausted");
 });
 
