@@ -109,6 +109,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     await prepareLeaseFile(table, stateFile);
   }
   const counters = newDaemonCounters();
+  const unreported = new UnreportedEvents();
+  unreported.take(table); // events of the restore were not news
 
   let tun: LinuxTun | null = null;
   let setup: InterfaceSetup | null = null;
@@ -158,7 +160,16 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       audit.info(message, properties);
       if (ev.kind !== "refused") scheduler.markDirty();
     }
-    if (t.eventsLost > 0) scheduler.markDirty();
+    const missed = unreported.take(t);
+    if (missed.lost > 0) {
+      counters.lease_events_lost += missed.lost;
+      scheduler.markDirty();
+      logLostEvents(missed.lost, counters.lease_events_lost);
+    }
+  };
+  const drainAll = () => {
+    if (retired !== null) drainEvents(retired);
+    drainEvents(table);
   };
 
   const save = async () => {
@@ -188,10 +199,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 
   const clockTimer = setInterval(() => shared.setNowMs(Date.now()), CLOCK_TICK_MS);
   const eventTimer = setInterval(() => {
-    if (retired !== null) drainEvents(retired);
-    drainEvents(table);
+    drainAll();
     if (stateFile !== null && scheduler.due(Date.now(), table.size)) queueSave();
   }, EVENT_TICK_MS);
+  // Besides the timer: whenever a Worker fills the event ring to half its size.
+  void drainWhenHalfFull(() => (stopping ? null : table), drainAll).catch((e) =>
+    log.error("lease event watch failed: {error}", { error: message(e) })
+  );
   const sweepTimer = setInterval(() => {
     const nowSecs = Math.floor(Date.now() / 1000);
     if (retired !== null) {
@@ -225,8 +239,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     for (const [sig, fn] of handlers) Deno.removeSignalListener(sig, fn);
     packets.onmessage = null;
     await reloading.catch(() => {});
-    if (retired !== null) drainEvents(retired);
-    drainEvents(table);
+    table.wakeEventWaiters(); // ends the half-full watch (not awaited: no timers are left)
+    drainAll();
     if (stateFile !== null) {
       await saving;
       await save();
@@ -281,6 +295,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       return;
     }
     result.table.drainEvents(); // "restored" events of carried-over leases: not news
+    unreported.take(result.table);
     logDropped("reload", result.dropped);
     const generation = shared.generation + 1;
     const msg: WorkerReload = {
@@ -295,6 +310,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     drainEvents(table);
     retired = table;
     table = result.table;
+    retired.wakeEventWaiters(); // the half-full watch moves to the new table
     cfg = newCfg;
     routes = newRoutes;
     if (result.dropped.length > 0) scheduler.markDirty();
@@ -337,6 +353,45 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   for (const [sig, fn] of handlers) Deno.addSignalListener(sig, fn);
 
   return await stopped;
+}
+
+/**
+ * Drains the lease events each time a Worker fills the event ring to half its size (the
+ * Worker moves a shared word and `Atomics.notify`s; nothing crosses threads per packet), so a
+ * burst of new hosts is logged before the ring overwrites any of it; the timer drains the
+ * rest. Ends when `current()` returns null after the current table's waiters are woken.
+ */
+async function drainWhenHalfFull(
+  current: () => LeaseTable | null,
+  drain: () => void,
+): Promise<void> {
+  for (let t = current(); t !== null; t = current()) {
+    const seen = t.eventSignal;
+    drain();
+    await t.waitForEvents(seen);
+  }
+}
+
+/** Per lease table, the lost events already reported. */
+class UnreportedEvents {
+  readonly #seen = new WeakMap<LeaseTable, { lost: number }>();
+
+  /** What `t` lost since the last call for it (all of it, the first time). */
+  take(t: LeaseTable): { lost: number } {
+    const seen = this.#seen.get(t) ?? { lost: 0 };
+    const now = { lost: t.eventsLost };
+    this.#seen.set(t, now);
+    return { lost: now.lost - seen.lost };
+  }
+}
+
+/** The loud line for lease events the audit log will never show. */
+function logLostEvents(lost: number, total: number): void {
+  audit.warn(
+    "audit log incomplete: {lost} lease events were overwritten before they could be logged " +
+      "({total} since start)",
+    { event: "lease-events-lost", lost, total },
+  );
 }
 
 /** Reads the lease file into `table`, logging what was dropped and why. */
