@@ -19,9 +19,11 @@ import { formatIpv4, formatIpv4Prefix } from "../lib/addr/ipv4.ts";
 import { formatIpv6, formatIpv6Prefix } from "../lib/addr/ipv6.ts";
 import type { Config } from "../lib/config/config.ts";
 import type { FromWorker, WorkerInit, WorkerReload } from "../lib/daemon/messages.ts";
+import { type RefusalLine, RefusalLog } from "../lib/daemon/refusal_log.ts";
 import {
   countersForLog,
   describeLeaseEvent,
+  describeRefusal,
   newDaemonCounters,
   SaveScheduler,
 } from "../lib/daemon/report.ts";
@@ -154,13 +156,20 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let resolveStopped!: (code: number) => void;
   const stopped = new Promise<number>((resolve) => (resolveStopped = resolve));
 
+  const refusals = new RefusalLog();
   const drainEvents = (t: LeaseTable) => {
+    const nowMs = Date.now();
     for (const ev of t.drainEvents()) {
+      if (ev.kind === "refused") {
+        logRefusal(refusals.refused(formatIpv6(ev.v6), ev.count, nowMs));
+        continue;
+      }
       const { message, properties } = describeLeaseEvent(ev);
       audit.info(message, properties);
-      if (ev.kind !== "refused") scheduler.markDirty();
+      scheduler.markDirty();
     }
     const missed = unreported.take(t);
+    refusals.unattributed(missed.refusals, nowMs);
     if (missed.lost > 0) {
       counters.lease_events_lost += missed.lost;
       scheduler.markDirty();
@@ -217,6 +226,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       retired = null;
     }
     table.sweep(nowSecs);
+    for (const line of refusals.flush(Date.now())) logRefusal(line);
   }, SWEEP_TICK_MS);
 
   const logCounters = (msg: string) => {
@@ -241,6 +251,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     await reloading.catch(() => {});
     table.wakeEventWaiters(); // ends the half-full watch (not awaited: no timers are left)
     drainAll();
+    for (const line of refusals.flush(Date.now(), true)) logRefusal(line);
     if (stateFile !== null) {
       await saving;
       await save();
@@ -372,17 +383,24 @@ async function drainWhenHalfFull(
   }
 }
 
-/** Per lease table, the lost events already reported. */
+/** Per lease table, the lost events and unrecorded refusals already reported. */
 class UnreportedEvents {
-  readonly #seen = new WeakMap<LeaseTable, { lost: number }>();
+  readonly #seen = new WeakMap<LeaseTable, { lost: number; refusals: number }>();
 
-  /** What `t` lost since the last call for it (all of it, the first time). */
-  take(t: LeaseTable): { lost: number } {
-    const seen = this.#seen.get(t) ?? { lost: 0 };
-    const now = { lost: t.eventsLost };
+  /** What `t` lost or left unrecorded since the last call for it (all of it, the first time). */
+  take(t: LeaseTable): { lost: number; refusals: number } {
+    const seen = this.#seen.get(t) ?? { lost: 0, refusals: 0 };
+    const now = { lost: t.eventsLost, refusals: t.refusalsUnrecorded };
     this.#seen.set(t, now);
-    return { lost: now.lost - seen.lost };
+    return { lost: now.lost - seen.lost, refusals: now.refusals - seen.refusals };
   }
+}
+
+/** The audit line of refused leases (see lib/daemon/refusal_log.ts), if there is one. */
+function logRefusal(line: RefusalLine | null): void {
+  if (line === null) return;
+  const { message, properties } = describeRefusal(line);
+  audit.info(message, properties);
 }
 
 /** The loud line for lease events the audit log will never show. */

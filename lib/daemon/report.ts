@@ -8,6 +8,7 @@
 import { formatIpv4 } from "../addr/ipv4.ts";
 import { formatIpv6 } from "../addr/ipv6.ts";
 import type { LeaseEvent } from "../lease/table.ts";
+import type { RefusalLine } from "./refusal_log.ts";
 import { COUNTER_COUNT, counterName } from "../xlat/drop.ts";
 import { COUNTER_ROW_LENGTH, IoStat } from "./shared.ts";
 
@@ -163,6 +164,37 @@ export function describeLeaseEvent(
   return {
     message: `lease ${verb}: {v6} <-> {v4}`,
     properties: { event: `lease-${ev.kind}`, v6, v4, atSecs: ev.atSecs },
+  };
+}
+
+/**
+ * The audit-log line of refused leases (rate-limited by `RefusalLog`).
+ *
+ * @param line a line from `RefusalLog`
+ * @returns a LogTape message template and the properties; `refusals` is the number of
+ *   refused packets the line accounts for
+ */
+export function describeRefusal(
+  line: RefusalLine,
+): { message: string; properties: Record<string, string | number | boolean | null> } {
+  const properties = {
+    event: "lease-refused",
+    v6: line.v6,
+    refusals: line.refusals,
+    summary: line.summary,
+    intervalSecs: Math.round(line.intervalMs / 1000),
+  };
+  if (!line.summary) return { message: "lease refused for {v6}: pool exhausted", properties };
+  if (line.v6 === null) {
+    return {
+      message: "lease refused {refusals} more times in {intervalSecs} s to hosts not logged " +
+        "one by one: pool exhausted",
+      properties,
+    };
+  }
+  return {
+    message: "lease refused for {v6} {refusals} more times in {intervalSecs} s: pool exhausted",
+    properties,
   };
 }
 

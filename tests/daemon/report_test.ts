@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   countersForLog,
   describeLeaseEvent,
+  describeRefusal,
   newDaemonCounters,
   nonZeroCounters,
   SaveScheduler,
@@ -72,6 +73,30 @@ Deno.test("describeLeaseEvent() writes both addresses and the event name", () =>
   });
   const refused = describeLeaseEvent({ kind: "refused", v4: -1, v6, atSecs: 8, count: 3 });
   assert.equal(refused.message, "lease refused for {v6}: pool exhausted");
+});
+
+Deno.test("describeRefusal() says first refusals, summaries and unnamed sources apart", () => {
+  const first = describeRefusal({ v6: "2001:db8::9", refusals: 1, summary: false, intervalMs: 0 });
+  assert.equal(first.message, "lease refused for {v6}: pool exhausted");
+  const summary = describeRefusal({
+    v6: "2001:db8::9",
+    refusals: 199,
+    summary: true,
+    intervalMs: 10_040,
+  });
+  assert.equal(
+    summary.message,
+    "lease refused for {v6} {refusals} more times in {intervalSecs} s: pool exhausted",
+  );
+  assert.deepEqual(summary.properties, {
+    event: "lease-refused",
+    v6: "2001:db8::9",
+    refusals: 199,
+    summary: true,
+    intervalSecs: 10,
+  });
+  const others = describeRefusal({ v6: null, refusals: 7, summary: true, intervalMs: 10_000 });
+  assert.match(others.message, /not logged one by one/);
 });
 
 Deno.test("SharedState sums every Worker's counters and nonZeroCounters() names them", () => {

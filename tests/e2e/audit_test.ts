@@ -1,7 +1,8 @@
 /**
  * The lease audit log under load: a burst of 3,500 new IPv6 hosts in about a third of a
  * second (three times the lease table's event ring) is logged lease by lease, or the daemon
- * says exactly how many events it lost.
+ * says exactly how many events it lost; and a host refused 200 times (pool exhausted) gets
+ * one or two lines that account for every refusal, not 200.
  *
  * The hosts are written into a TUN device of the test's own in the translator namespace
  * (tests/e2e/_inject.ts); the kernel forwards them to the daemon's TUN. Their IPv4
@@ -74,7 +75,7 @@ async function stopAndRead(proc: Proc): Promise<{ recs: LogRecordJson[]; final: 
   return { recs, final };
 }
 
-e2eTest("the lease audit log keeps up with bursts", {
+e2eTest("the lease audit log keeps up with bursts and rate-limits refusals", {
   topology: { clients: 0, ipv4Side: false, tag: "au" },
   translators: ["protomask"],
   timeoutMs: 120_000,
@@ -103,6 +104,29 @@ e2eTest("the lease audit log keeps up with bursts", {
       const counters = final.properties.counters as Record<string, number>;
       assert.equal(counters.lease_events_lost ?? 0, lost);
       for (const l of lostLines) assert.equal(l.level, "WARNING");
+    },
+  );
+
+  await t.step(
+    "a host refused 200 times gets at most two lines that count every refusal",
+    async () => {
+      const daemon = await startProtomask(topo, {
+        configText: protomaskToml({ pool: ["10.64.0.1/32"] }),
+      });
+      await inject(topo, { first: 0, sources: 1, perSource: 1, pps: 1000 }); // takes the address
+      await inject(topo, { first: 1, sources: 1, perSource: 200, pps: 2000 });
+      await sleep(500);
+      const { recs, final } = await stopAndRead(daemon.proc);
+      const refusedLines = withEvent(recs, "lease-refused");
+      const counters = final.properties.counters as Record<string, number>;
+      assert.ok(
+        refusedLines.length <= 2,
+        `${refusedLines.length} refusal lines:\n${refusedLines.map((r) => r.message).join("\n")}`,
+      );
+      for (const r of refusedLines) assert.equal(r.properties.v6, "2001:db8:b::2");
+      const logged = refusedLines.reduce((n, r) => n + (r.properties.refusals as number), 0);
+      assert.ok((counters.pool_exhausted ?? 0) >= 190, JSON.stringify(counters));
+      assert.equal(logged, counters.pool_exhausted, JSON.stringify(refusedLines));
     },
   );
 });
