@@ -225,6 +225,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       if (table.size !== before) scheduler.markDirty();
       retired = null;
     }
+    drainAll(); // the whole ring for the leases this sweep may expire at once
     table.sweep(nowSecs);
     for (const line of refusals.flush(Date.now())) logRefusal(line);
   }, SWEEP_TICK_MS);

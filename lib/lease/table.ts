@@ -60,8 +60,14 @@ export const MAP_NONE: number = -1;
 export const MAP_EXHAUSTED: number = -2;
 /** Largest pool accepted (a /10): the table needs about 40 bytes per address. */
 export const MAX_POOL_ADDRESSES = 1 << 22;
-/** Event ring size (records) when `eventRingSize` is not given. */
+/**
+ * Smallest event ring (records) when `eventRingSize` is not given; a larger pool gets a ring
+ * with room for an event per pool address (up to {@link MAX_DEFAULT_EVENT_RING_SIZE}), so
+ * even every lease being created, or expiring in one sweep, at once fits in it.
+ */
 export const DEFAULT_EVENT_RING_SIZE = 1024;
+/** Largest event ring (records, 2 MiB) chosen when `eventRingSize` is not given. */
+export const MAX_DEFAULT_EVENT_RING_SIZE = 65536;
 /** Largest event ring accepted (records). */
 export const MAX_EVENT_RING_SIZE = 1 << 20;
 /** How far in the future a restored lease's last-seen time may lie (clock skew). */
@@ -75,7 +81,10 @@ export interface LeaseTableOptions {
   staticMaps: readonly StaticMap[];
   /** Idle seconds after which a dynamic lease expires (integer, 0..2^31-1). */
   reservationSecs: number;
-  /** Event ring capacity in records, rounded up to a power of two (default 1024). */
+  /**
+   * Event ring capacity in records, rounded up to a power of two (default: the pool's size,
+   * at least {@link DEFAULT_EVENT_RING_SIZE}, at most {@link MAX_DEFAULT_EVENT_RING_SIZE}).
+   */
   eventRingSize?: number;
 }
 
@@ -274,8 +283,9 @@ function layoutFor(slots: number, ringSize: number): Layout {
   return { slots, hashSize, ringSize, words, v6At, lastAt, flagsAt, usedAt, hashAt, ringAt, bytes };
 }
 
-function ringSizeOf(opts: LeaseTableOptions): number {
-  const n = opts.eventRingSize ?? DEFAULT_EVENT_RING_SIZE;
+function ringSizeOf(opts: LeaseTableOptions, slots: number): number {
+  const n = opts.eventRingSize ??
+    Math.min(MAX_DEFAULT_EVENT_RING_SIZE, Math.max(DEFAULT_EVENT_RING_SIZE, slots));
   if (!Number.isInteger(n) || n < 1 || n > MAX_EVENT_RING_SIZE) {
     throw new RangeError(`eventRingSize must be an integer 1..${MAX_EVENT_RING_SIZE}`);
   }
@@ -320,9 +330,9 @@ export class LeaseTable implements LeaseLookup {
 
   private constructor(sab: SharedArrayBuffer, opts: LeaseTableOptions, fresh: boolean) {
     checkReservation(opts.reservationSecs);
-    const ringSize = ringSizeOf(opts);
     const st = new StaticMapTable(opts.staticMaps);
     const ranges = poolRanges(opts.pool);
+    const ringSize = ringSizeOf(opts, ranges.slots);
     const lay = layoutFor(ranges.slots, ringSize);
     if (sab.byteLength !== lay.bytes) {
       throw new RangeError(`buffer is ${sab.byteLength} bytes; these options need ${lay.bytes}`);
@@ -390,7 +400,7 @@ export class LeaseTable implements LeaseLookup {
    */
   static create(opts: LeaseTableOptions): LeaseTable {
     const ranges = poolRanges(opts.pool);
-    const lay = layoutFor(ranges.slots, ringSizeOf(opts));
+    const lay = layoutFor(ranges.slots, ringSizeOf(opts, ranges.slots));
     return new LeaseTable(new SharedArrayBuffer(lay.bytes), opts, true);
   }
 

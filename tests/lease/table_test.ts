@@ -230,13 +230,32 @@ Deno.test("a /16 pool leases 65,534 distinct addresses to 65,534 hosts, then ref
     assert.equal(t.v6For4(v4, out, 0, 1001, 0), 1);
     assert.deepEqual(out, buf);
   }
-  // Undrained, the default ring keeps the newest 1024 events and counts the rest as lost;
-  // the refusal is not recorded in a full ring (counted instead).
-  assert.equal(t.eventsLost, 65534 - 1024);
+  // The default ring has room for an event per pool address: nothing is lost, undrained; the
+  // refusal is not recorded in a ring more than half full (counted instead).
+  assert.equal(t.eventsLost, 0);
   assert.equal(t.refusalsUnrecorded, 1);
   const ev = t.drainEvents();
-  assert.equal(ev.length, 1024);
+  assert.equal(ev.length, 65534);
   assert.equal(ev.at(-1)!.kind, "created");
+});
+
+Deno.test("the default event ring holds an event per pool address, 1024 to 65536 records", () => {
+  const fill = (pool: string, n: number) => {
+    const t = LeaseTable.create(options([pool], [], 10));
+    for (let i = 0; i < n; i++) to4(t, host(i), 0, ALLOC);
+    return t;
+  };
+  const small = fill("192.0.2.0/28", 14);
+  small.sweep(11); // 14 expired
+  assert.equal(small.drainEvents().length, 28);
+  const mid = fill("10.64.0.0/20", 4094);
+  assert.equal(mid.sweep(11), 4094, "every lease expires in one sweep");
+  assert.equal(mid.eventsLost, 4094 - 2, "a 4096-record ring, undrained");
+  const fresh = fill("10.64.0.0/20", 4094);
+  fresh.drainEvents(); // what the daemon does right before it sweeps
+  fresh.sweep(11);
+  assert.equal(fresh.eventsLost, 0);
+  assert.equal(fresh.drainEvents().length, 4094);
 });
 
 Deno.test("the event ring overwrites the oldest records, counts them lost, and drains in order", () => {
