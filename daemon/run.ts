@@ -427,7 +427,15 @@ async function restoreLeases(table: LeaseTable, path: string): Promise<void> {
   }
   const decoded = decodeLeaseFile(text);
   if (decoded.problem !== null) {
-    const copy = await keepDamagedStateFile(path);
+    let copy: string;
+    try {
+      copy = await keepDamagedStateFile(path);
+    } catch (e) {
+      throw new DaemonStartError(
+        `lease file '${path}' is damaged (${decoded.problem}) and no copy of it could be kept ` +
+          `before it is overwritten: ${describeFsError(e)}`,
+      );
+    }
     log.warn("lease file {path} is damaged ({problem}); kept a copy at {copy}", {
       path,
       problem: decoded.problem,

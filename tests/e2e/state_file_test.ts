@@ -131,6 +131,22 @@ e2eTest(NAME, {
     },
   );
 
+  await t.step("a damaged file no copy can be kept of: exit 1 saying so, no crash", async () => {
+    const dir = `${topo.dir}/damaged`;
+    await Deno.mkdir(dir);
+    const path = `${dir}/leases.json`;
+    await Deno.writeTextFile(path, "{ not json");
+    await Deno.chmod(dir, 0o555);
+    const proc = await startDaemon(topo, path);
+    assert.equal(await exitCode(proc), 1, proc.stderr);
+    assert.match(
+      proc.stderr,
+      new RegExp(`^protomask: cannot start: lease file '${path}' is damaged .*EACCES`, "m"),
+    );
+    assert.doesNotMatch(proc.stderr, /Uncaught/);
+    assert.equal(await Deno.readTextFile(path), "{ not json", "the damaged file was overwritten");
+  });
+
   await t.step("a StateFile that is a directory: exit 1 naming the path once", async () => {
     const path = `${topo.dir}/isdir`;
     await Deno.mkdir(path);
