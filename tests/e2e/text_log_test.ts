@@ -16,6 +16,11 @@ function plain(s: string): string {
   return s.replace(/\x1b\[[0-9;]*m/g, "").replace(/\r/g, "");
 }
 
+/** One word for `sh -c`. */
+function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", "'\\''")}'`;
+}
+
 /** The daemon's PID: the only child of `script`, which execs into it. */
 async function childPid(script: Proc): Promise<number> {
   for (let i = 0; i < 40; i++) {
@@ -52,7 +57,7 @@ e2eTest("on a terminal the counters and a rejected reload's problems are readabl
   const proc = topo.spawn(topo.translatorNs, [
     "script",
     "-qfec",
-    `exec env -u NO_COLOR ${daemonCmd.join(" ")}`,
+    `exec env -u NO_COLOR ${daemonCmd.map(shellQuote).join(" ")}`,
     "/dev/null",
   ], "script");
   try {
