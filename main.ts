@@ -30,6 +30,7 @@ import {
   versionLine,
 } from "./lib/cli/args.ts";
 import { checkConfig, loadDaemonConfig, translateFile } from "./lib/cli/commands.ts";
+import { textValue, withProperties } from "./lib/cli/log_text.ts";
 import { DaemonStartError, type ReloadResult, runDaemon } from "./daemon/run.ts";
 
 const EXIT_OK = 0;
@@ -69,14 +70,23 @@ function jsonLine(record: LogRecord): string {
   }) + "\n";
 }
 
+/**
+ * Text for a terminal (lib/cli/log_text.ts): string values keep their line breaks, and the
+ * properties the message does not show (the counters, …) follow it as `key=value`.
+ */
+function textFormatter(colors: boolean): TextFormatter {
+  const options = {
+    value: (v: unknown, inspect: (v: unknown, o?: { colors?: boolean }) => string) =>
+      typeof v === "string" ? textValue(v) : inspect(v, { colors }),
+    lineEnding: "lf" as const,
+  };
+  const base = colors ? getAnsiColorFormatter(options) : getTextFormatter(options);
+  return (record: LogRecord) => withProperties(base(record), record);
+}
+
 /** LogTape to stderr: readable text on a terminal, JSON lines otherwise; debug with `-v`. */
 function setUpLogging(verbose: boolean): void {
-  let formatter: TextFormatter = jsonLine;
-  if (Deno.stderr.isTerminal()) {
-    formatter = Deno.noColor
-      ? getTextFormatter({ value: "bare" })
-      : getAnsiColorFormatter({ value: "bare" });
-  }
+  const formatter = Deno.stderr.isTerminal() ? textFormatter(!Deno.noColor) : jsonLine;
   configureSync({
     sinks: { stderr: (record: LogRecord) => writeAll(Deno.stderr, formatter(record)) },
     loggers: [
@@ -96,11 +106,21 @@ async function readFile(path: string, what: string): Promise<Uint8Array | string
   }
 }
 
+/** Logs the settings a configuration accepted but ignores, as the daemon does at start. */
+function logWarnings(warnings: readonly string[]): void {
+  for (const warning of warnings) log.warn(warning);
+}
+
+/**
+ * `check-config`: the configuration the daemon would run with for the same file and protomask
+ * 1.x flags, and the same warnings.
+ */
 async function runCheckConfig(cmd: CheckConfigCommand): Promise<number> {
   const bytes = await readFile(cmd.configPath, "the configuration");
   if (typeof bytes === "string") return fail(bytes);
-  const checked = checkConfig(new TextDecoder().decode(bytes), cmd.configPath);
+  const checked = checkConfig(new TextDecoder().decode(bytes), cmd.configPath, cmd.overrides);
   if (!checked.ok) return fail(checked.message);
+  logWarnings(checked.warnings);
   writeAll(Deno.stdout, checked.text);
   return EXIT_OK;
 }
@@ -110,6 +130,7 @@ async function runTranslate(cmd: TranslateCommand): Promise<number> {
   if (typeof configBytes === "string") return fail(configBytes);
   const checked = checkConfig(new TextDecoder().decode(configBytes), cmd.configPath);
   if (!checked.ok) return fail(checked.message);
+  logWarnings(checked.warnings);
   const capture = await readFile(cmd.inPath, "the input capture");
   if (typeof capture === "string") return fail(capture);
   log.debug("translating {inPath} ({bytes} bytes) with {configPath}", {
@@ -149,13 +170,13 @@ async function loadRunConfig(cmd: RunCommand): Promise<ReloadResult & { warnings
 async function runRun(cmd: RunCommand): Promise<number> {
   const first = await loadRunConfig(cmd);
   if (!first.ok) return fail(first.message);
-  for (const warning of first.warnings ?? []) log.warn(warning);
+  logWarnings(first.warnings ?? []);
   try {
     return await runDaemon({
       config: first.config,
       reload: async () => {
         const next = await loadRunConfig(cmd);
-        if (next.ok) { for (const warning of next.warnings ?? []) log.warn(warning); }
+        if (next.ok) logWarnings(next.warnings ?? []);
         return next;
       },
     });

@@ -12,13 +12,21 @@
  */
 
 import { getLogger } from "@logtape/logtape";
+import { dirname } from "node:path";
 import { type InterfaceSetup, setUpInterface } from "../ffi/netlink.ts";
 import { type LinuxTun, openTun } from "../ffi/tun.ts";
 import { formatIpv4, formatIpv4Prefix } from "../lib/addr/ipv4.ts";
 import { formatIpv6, formatIpv6Prefix } from "../lib/addr/ipv6.ts";
 import type { Config } from "../lib/config/config.ts";
 import type { FromWorker, WorkerInit, WorkerReload } from "../lib/daemon/messages.ts";
-import { describeLeaseEvent, nonZeroCounters, SaveScheduler } from "../lib/daemon/report.ts";
+import { type RefusalLine, RefusalLog } from "../lib/daemon/refusal_log.ts";
+import {
+  countersForLog,
+  describeLeaseEvent,
+  describeRefusal,
+  newDaemonCounters,
+  SaveScheduler,
+} from "../lib/daemon/report.ts";
 import {
   restartOnlyChanges,
   routeChanges,
@@ -29,7 +37,13 @@ import { SharedState } from "../lib/daemon/shared.ts";
 import { decodeLeaseFile, encodeLeaseFile } from "../lib/lease/persist.ts";
 import { LeaseTable } from "../lib/lease/table.ts";
 import { leaseTableOptions } from "../lib/xlat/settings.ts";
-import { keepDamagedStateFile, readStateFile, writeStateFile } from "./state_file.ts";
+import {
+  describeFsError,
+  keepDamagedStateFile,
+  prepareStateFile,
+  readStateFile,
+  writeStateFile,
+} from "./state_file.ts";
 
 const log = getLogger(["protomask", "daemon"]);
 const audit = getLogger(["protomask", "lease"]);
@@ -92,7 +106,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const shared = SharedState.create(1);
   shared.setNowMs(Date.now());
 
-  if (stateFile !== null) await restoreLeases(table, stateFile);
+  if (stateFile !== null) {
+    await restoreLeases(table, stateFile);
+    await prepareLeaseFile(table, stateFile);
+  }
+  const counters = newDaemonCounters();
+  const unreported = new UnreportedEvents();
+  unreported.take(table); // events of the restore were not news
 
   let tun: LinuxTun | null = null;
   let setup: InterfaceSetup | null = null;
@@ -130,20 +150,35 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let stopping = false;
   let exitCode = 0;
   let saving: Promise<void> = Promise.resolve();
-  let lastSaveError = "";
   /** A table replaced by a reload, merged into the new one on the next sweep. */
   let retired: LeaseTable | null = null;
   let reloading: Promise<void> = Promise.resolve();
   let resolveStopped!: (code: number) => void;
   const stopped = new Promise<number>((resolve) => (resolveStopped = resolve));
 
+  const refusals = new RefusalLog();
   const drainEvents = (t: LeaseTable) => {
+    const nowMs = Date.now();
     for (const ev of t.drainEvents()) {
+      if (ev.kind === "refused") {
+        logRefusal(refusals.refused(formatIpv6(ev.v6), ev.count, nowMs));
+        continue;
+      }
       const { message, properties } = describeLeaseEvent(ev);
       audit.info(message, properties);
-      if (ev.kind !== "refused") scheduler.markDirty();
+      scheduler.markDirty();
     }
-    if (t.eventsLost > 0) scheduler.markDirty();
+    const missed = unreported.take(t);
+    refusals.unattributed(missed.refusals, nowMs);
+    if (missed.lost > 0) {
+      counters.lease_events_lost += missed.lost;
+      scheduler.markDirty();
+      logLostEvents(missed.lost, counters.lease_events_lost);
+    }
+  };
+  const drainAll = () => {
+    if (retired !== null) drainEvents(retired);
+    drainEvents(table);
   };
 
   const save = async () => {
@@ -154,28 +189,32 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     scheduler.saved(nowMs);
     try {
       await writeStateFile(stateFile, encodeLeaseFile(records, nowSecs));
-      if (lastSaveError !== "") log.info("lease file {path} written again", { path: stateFile });
-      lastSaveError = "";
-      log.debug("saved {count} leases to {path}", { count: records.length, path: stateFile });
     } catch (e) {
-      scheduler.markDirty();
-      if (message(e) !== lastSaveError) {
-        lastSaveError = message(e);
-        log.error("cannot write lease file {path}: {error}", {
-          path: stateFile,
-          error: lastSaveError,
-        });
-      }
+      counters.lease_file_write_errors++;
+      logSaveFailure({ path: stateFile, error: describeFsError(e), scheduler, final: stopping });
+      return;
     }
+    if (scheduler.failuresInRow > 0) {
+      log.info("lease file {path} written again after {failures} failed writes", {
+        event: "lease-file-written",
+        path: stateFile,
+        failures: scheduler.failuresInRow,
+      });
+    }
+    scheduler.succeeded();
+    log.debug("saved {count} leases to {path}", { count: records.length, path: stateFile });
   };
   const queueSave = () => (saving = saving.then(save));
 
   const clockTimer = setInterval(() => shared.setNowMs(Date.now()), CLOCK_TICK_MS);
   const eventTimer = setInterval(() => {
-    if (retired !== null) drainEvents(retired);
-    drainEvents(table);
+    drainAll();
     if (stateFile !== null && scheduler.due(Date.now(), table.size)) queueSave();
   }, EVENT_TICK_MS);
+  // Besides the timer: whenever a Worker fills the event ring to half its size.
+  void drainWhenHalfFull(() => (stopping ? null : table), drainAll).catch((e) =>
+    log.error("lease event watch failed: {error}", { error: message(e) })
+  );
   const sweepTimer = setInterval(() => {
     const nowSecs = Math.floor(Date.now() / 1000);
     if (retired !== null) {
@@ -186,13 +225,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       if (table.size !== before) scheduler.markDirty();
       retired = null;
     }
+    drainAll(); // the whole ring for the leases this sweep may expire at once
     table.sweep(nowSecs);
+    for (const line of refusals.flush(Date.now())) logRefusal(line);
   }, SWEEP_TICK_MS);
 
   const logCounters = (msg: string) => {
     log.info(msg, {
       event: "counters",
-      counters: nonZeroCounters(shared.sumCounters()),
+      counters: countersForLog(shared.sumCounters(), counters),
       leases: table.size,
     });
   };
@@ -209,8 +250,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     for (const [sig, fn] of handlers) Deno.removeSignalListener(sig, fn);
     packets.onmessage = null;
     await reloading.catch(() => {});
-    if (retired !== null) drainEvents(retired);
-    drainEvents(table);
+    table.wakeEventWaiters(); // ends the half-full watch (not awaited: no timers are left)
+    drainAll();
+    for (const line of refusals.flush(Date.now(), true)) logRefusal(line);
     if (stateFile !== null) {
       await saving;
       await save();
@@ -265,6 +307,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       return;
     }
     result.table.drainEvents(); // "restored" events of carried-over leases: not news
+    unreported.take(result.table);
     logDropped("reload", result.dropped);
     const generation = shared.generation + 1;
     const msg: WorkerReload = {
@@ -279,6 +322,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     drainEvents(table);
     retired = table;
     table = result.table;
+    retired.wakeEventWaiters(); // the half-full watch moves to the new table
     cfg = newCfg;
     routes = newRoutes;
     if (result.dropped.length > 0) scheduler.markDirty();
@@ -323,13 +367,59 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   return await stopped;
 }
 
+/**
+ * Drains the lease events each time a Worker fills the event ring to half its size (the
+ * Worker moves a shared word and `Atomics.notify`s; nothing crosses threads per packet), so a
+ * burst of new hosts is logged before the ring overwrites any of it; the timer drains the
+ * rest. Ends when `current()` returns null after the current table's waiters are woken.
+ */
+async function drainWhenHalfFull(
+  current: () => LeaseTable | null,
+  drain: () => void,
+): Promise<void> {
+  for (let t = current(); t !== null; t = current()) {
+    const seen = t.eventSignal;
+    drain();
+    await t.waitForEvents(seen);
+  }
+}
+
+/** Per lease table, the lost events and unrecorded refusals already reported. */
+class UnreportedEvents {
+  readonly #seen = new WeakMap<LeaseTable, { lost: number; refusals: number }>();
+
+  /** What `t` lost or left unrecorded since the last call for it (all of it, the first time). */
+  take(t: LeaseTable): { lost: number; refusals: number } {
+    const seen = this.#seen.get(t) ?? { lost: 0, refusals: 0 };
+    const now = { lost: t.eventsLost, refusals: t.refusalsUnrecorded };
+    this.#seen.set(t, now);
+    return { lost: now.lost - seen.lost, refusals: now.refusals - seen.refusals };
+  }
+}
+
+/** The audit line of refused leases (see lib/daemon/refusal_log.ts), if there is one. */
+function logRefusal(line: RefusalLine | null): void {
+  if (line === null) return;
+  const { message, properties } = describeRefusal(line);
+  audit.info(message, properties);
+}
+
+/** The loud line for lease events the audit log will never show. */
+function logLostEvents(lost: number, total: number): void {
+  audit.warn(
+    "audit log incomplete: {lost} lease events were overwritten before they could be logged " +
+      "({total} since start)",
+    { event: "lease-events-lost", lost, total },
+  );
+}
+
 /** Reads the lease file into `table`, logging what was dropped and why. */
 async function restoreLeases(table: LeaseTable, path: string): Promise<void> {
   let text: string | null;
   try {
     text = await readStateFile(path);
   } catch (e) {
-    throw new DaemonStartError(`cannot read lease file '${path}': ${message(e)}`);
+    throw new DaemonStartError(`cannot read lease file '${path}': ${describeFsError(e)}`);
   }
   if (text === null) {
     log.info("no lease file at {path} yet; starting with no leases", { path });
@@ -337,7 +427,15 @@ async function restoreLeases(table: LeaseTable, path: string): Promise<void> {
   }
   const decoded = decodeLeaseFile(text);
   if (decoded.problem !== null) {
-    const copy = await keepDamagedStateFile(path);
+    let copy: string;
+    try {
+      copy = await keepDamagedStateFile(path);
+    } catch (e) {
+      throw new DaemonStartError(
+        `lease file '${path}' is damaged (${decoded.problem}) and no copy of it could be kept ` +
+          `before it is overwritten: ${describeFsError(e)}`,
+      );
+    }
     log.warn("lease file {path} is damaged ({problem}); kept a copy at {copy}", {
       path,
       problem: decoded.problem,
@@ -354,6 +452,47 @@ async function restoreLeases(table: LeaseTable, path: string): Promise<void> {
     path,
   });
   logDropped("restore", result.dropped);
+}
+
+/**
+ * Creates the lease file's directory when missing and writes the restored leases, so a lease
+ * file that cannot be written stops the start instead of failing after the first lease.
+ */
+async function prepareLeaseFile(table: LeaseTable, path: string): Promise<void> {
+  const nowSecs = Math.floor(Date.now() / 1000);
+  let created: boolean;
+  try {
+    created = await prepareStateFile(path, encodeLeaseFile(table.snapshot(nowSecs), nowSecs));
+  } catch (e) {
+    throw new DaemonStartError(message(e));
+  }
+  if (created) log.info("created directory {dir} for the lease file", { dir: dirname(path) });
+}
+
+/**
+ * The error line of a failed lease-file write; records the failure in the scheduler, which
+ * retries it later (unless this was the `final` save at stop).
+ */
+function logSaveFailure(
+  opts: { path: string; error: string; scheduler: SaveScheduler; final: boolean },
+): void {
+  const { path, error, scheduler, final } = opts;
+  const failures = scheduler.failed();
+  const retrySecs = scheduler.retryDelayMs / 1000;
+  log.error(
+    final
+      ? "cannot write lease file {path}: {error}; {failures} failed writes in a row, the last " +
+        "leases are not saved"
+      : "cannot write lease file {path}: {error}; {failures} failed writes in a row, retrying " +
+        "in {retrySecs} s",
+    {
+      event: "lease-file-write-failed",
+      path,
+      error,
+      failures,
+      retrySecs: final ? null : retrySecs,
+    },
+  );
 }
 
 function logDropped(

@@ -8,6 +8,60 @@
 
 import { dirname } from "node:path";
 
+/** Mode of a lease-file directory the daemon creates: owner all, group read and enter. */
+export const STATE_DIR_MODE = 0o750;
+
+/**
+ * A file-system error as an operator should read it: the errno's name and text, without the
+ * path Deno appends to its messages (the caller names the path, once).
+ *
+ * @param e what a `Deno.*` file call threw
+ * @returns e.g. `"EACCES (permission denied)"`; the message of an error without an errno (a
+ *   missing Deno permission) unchanged
+ */
+export function describeFsError(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const code = (e as Error & { code?: unknown }).code;
+  const text = /^(.*?) \(os error \d+\)/.exec(e.message)?.[1];
+  if (typeof code !== "string" || text === undefined) return e.message;
+  return `${code} (${text.charAt(0).toLowerCase()}${text.slice(1)})`;
+}
+
+/**
+ * Makes sure the lease file can be written, before the daemon starts: creates its directory
+ * when it is missing (one level, mode {@link STATE_DIR_MODE} less the umask) and writes
+ * `text` to the file as every later save does.
+ *
+ * @param path the `Rules.StateFile` path
+ * @param text the file's contents now (the restored leases)
+ * @returns whether the directory was created
+ * @throws {Error} naming the directory or the file and the errno, e.g.
+ *   `cannot write lease file '/var/lib/protomask/leases.json': EACCES (permission denied)`
+ */
+export async function prepareStateFile(path: string, text: string): Promise<boolean> {
+  const dir = dirname(path);
+  let created = false;
+  try {
+    await Deno.mkdir(dir, { mode: STATE_DIR_MODE });
+    created = true;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.AlreadyExists)) {
+      const hint = e instanceof Deno.errors.NotFound
+        ? " (only the last directory of Rules.StateFile is created)"
+        : "";
+      throw new Error(
+        `cannot create directory '${dir}' for the lease file: ${describeFsError(e)}${hint}`,
+      );
+    }
+  }
+  try {
+    await writeStateFile(path, text);
+  } catch (e) {
+    throw new Error(`cannot write lease file '${path}': ${describeFsError(e)}`);
+  }
+  return created;
+}
+
 /**
  * Reads the lease file.
  * @param path the `Rules.StateFile` path

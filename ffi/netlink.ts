@@ -20,7 +20,14 @@ import {
   POLLIN,
   SysError,
 } from "./libc.ts";
-import { encodeAddr, encodeRoute, encodeSetLink, findAck, type NlAddr } from "./netlink_msg.ts";
+import {
+  encodeAddr,
+  encodeRoute,
+  encodeSetLink,
+  findAck,
+  IN6_ADDR_GEN_MODE_NONE,
+  type NlAddr,
+} from "./netlink_msg.ts";
 
 const AF_NETLINK = 16;
 const SOCK_RAW = 3;
@@ -125,16 +132,18 @@ export class Rtnetlink {
   }
 
   /**
-   * Brings a link up and/or sets its MTU (`RTM_NEWLINK`).
+   * Brings a link up, sets its MTU and/or its IPv6 address generation mode (`RTM_NEWLINK`).
    *
    * @param index interface index
-   * @param opts `up` to set IFF_UP, `mtuBytes` for IFLA_MTU
+   * @param opts `up` to set IFF_UP, `mtuBytes` for IFLA_MTU, `addrGenMode6` for
+   *   IFLA_INET6_ADDR_GEN_MODE (e.g. `IN6_ADDR_GEN_MODE_NONE`)
    * @throws {SysError} e.g. EPERM without CAP_NET_ADMIN, EINVAL for an MTU out of range
    */
-  setLink(index: number, opts: { up?: boolean; mtuBytes?: number }): void {
+  setLink(index: number, opts: { up?: boolean; mtuBytes?: number; addrGenMode6?: number }): void {
     const what = [
       opts.up === undefined ? "" : opts.up ? "up" : "down",
       opts.mtuBytes === undefined ? "" : `mtu ${opts.mtuBytes}`,
+      opts.addrGenMode6 === undefined ? "" : `addrgenmode ${opts.addrGenMode6}`,
     ].filter((s) => s !== "").join(" ");
     this.request(
       `set link ${index} ${what}`,
@@ -309,8 +318,11 @@ function undoAll(index: number, done: Done[]): string[] {
 
 /**
  * Brings the interface up with its MTU, adds the translator's addresses and routes every
- * prefix into it. On failure, everything already added is removed again before the error is
- * rethrown, so a failed start leaves nothing behind.
+ * prefix into it. Before the link comes up its IPv6 address generation mode is set to none:
+ * the kernel then gives it no fe80:: address, and without one sends no router solicitations
+ * or MLD reports into the translator (it would drop them as `multicast_destination`). On
+ * failure, everything already added is removed again before the error is rethrown, so a
+ * failed start leaves nothing behind.
  *
  * @param opts interface name, MTU, own addresses and routed prefixes
  * @returns a handle whose `undo()` removes the routes and addresses (the link stays up; it
@@ -325,6 +337,7 @@ export function setUpInterface(opts: InterfaceOptions): InterfaceSetup {
   {
     using nl = Rtnetlink.open();
     try {
+      nl.setLink(index, { addrGenMode6: IN6_ADDR_GEN_MODE_NONE });
       nl.setLink(index, { up: true, mtuBytes: opts.mtuBytes });
       for (const a of opts.addresses ?? []) {
         nl.addAddress(index, a);

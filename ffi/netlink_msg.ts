@@ -63,6 +63,12 @@ export const AF_INET6 = 10;
 
 /** Link attribute: MTU (u32). */
 export const IFLA_MTU = 4;
+/** Link attribute: per-address-family settings, nested by family (`AF_INET6`, …). */
+export const IFLA_AF_SPEC = 26;
+/** `AF_INET6` setting inside {@link IFLA_AF_SPEC}: how the link-local address is made (u8). */
+export const IFLA_INET6_ADDR_GEN_MODE = 8;
+/** IPv6 address generation mode: none, so the link gets no fe80:: address (`addrgenmode none`). */
+export const IN6_ADDR_GEN_MODE_NONE = 1;
 /** Link flag: administratively up. */
 export const IFF_UP = 0x1;
 /** Address attribute: the address (peer on point-to-point links). */
@@ -126,6 +132,21 @@ class MsgWriter {
     this.buf.set(data, at + 4);
   }
 
+  attrU8(type: number, v: number): void {
+    const at = this.reserve(5);
+    this.view.setUint16(at, 5, LE);
+    this.view.setUint16(at + 2, type, LE);
+    this.view.setUint8(at + 4, v);
+  }
+
+  /** An attribute holding the attributes `body` writes (its length covers their padding). */
+  nest(type: number, body: () => void): void {
+    const at = this.reserve(4);
+    body();
+    this.view.setUint16(at, this.len - at, LE);
+    this.view.setUint16(at + 2, type, LE);
+  }
+
   attrU32(type: number, v: number): void {
     const at = this.reserve(8);
     this.view.setUint16(at, 8, LE);
@@ -167,12 +188,20 @@ export interface SetLinkRequest {
   up?: boolean;
   /** New MTU in bytes; unchanged when undefined. */
   mtuBytes?: number;
+  /**
+   * IPv6 address generation mode (`IFLA_INET6_ADDR_GEN_MODE`, e.g.
+   * {@link IN6_ADDR_GEN_MODE_NONE}); unchanged when undefined. Takes effect for addresses made
+   * when the link next comes up, so set it while the link is down.
+   */
+  addrGenMode6?: number;
 }
 
 /**
- * Encodes `RTM_NEWLINK` for an existing link: set IFF_UP and/or `IFLA_MTU`, asking for an ACK.
+ * Encodes `RTM_NEWLINK` for an existing link: set IFF_UP, `IFLA_MTU` and/or the IPv6 address
+ * generation mode (`IFLA_AF_SPEC` → `AF_INET6` → `IFLA_INET6_ADDR_GEN_MODE`, as
+ * `ip link set dev X addrgenmode none` sends it), asking for an ACK.
  *
- * @param req index, up/down and MTU
+ * @param req index, up/down, MTU and IPv6 address generation mode
  * @param seq sequence number echoed in the ACK
  * @returns the message bytes
  */
@@ -186,6 +215,10 @@ export function encodeSetLink(req: SetLinkRequest, seq: number): Uint8Array {
   w.view.setUint32(at + 8, req.up ? IFF_UP : 0, LE); // ifi_flags
   w.view.setUint32(at + 12, req.up === undefined ? 0 : IFF_UP, LE); // ifi_change
   if (req.mtuBytes !== undefined) w.attrU32(IFLA_MTU, req.mtuBytes);
+  const mode = req.addrGenMode6;
+  if (mode !== undefined) {
+    w.nest(IFLA_AF_SPEC, () => w.nest(AF_INET6, () => w.attrU8(IFLA_INET6_ADDR_GEN_MODE, mode)));
+  }
   return w.finish();
 }
 

@@ -14,6 +14,7 @@ import {
   closeQuietly,
   cString,
   EBADF,
+  EINVAL,
   errno,
   IoVec,
   libc,
@@ -230,13 +231,30 @@ export class LinuxTun implements TunDevice {
 }
 
 /**
+ * The error of a failed `TUNSETIFF`. EINVAL on a name that exists means the name belongs to a
+ * link the TUN driver will not attach to (a veth, a bridge, a TAP, or a TUN with other queue
+ * flags): say that rather than "invalid argument".
+ */
+function tunSetIffError(name: string, code: number): SysError {
+  const err = new SysError(`ioctl(TUNSETIFF, ${name})`, code);
+  if (code === EINVAL && !name.includes("%") && libc().if_nametoindex(cString(name)) !== 0) {
+    err.message = `interface "${name}" already exists and is not a TUN device protomask can ` +
+      `attach to (ioctl(TUNSETIFF, ${name}): EINVAL; it is another kind of link, a TAP, or a ` +
+      `TUN with other queue flags): choose another Interface.Name or remove it ` +
+      `(ip link del ${name})`;
+  }
+  return err;
+}
+
+/**
  * Creates (or attaches to) a TUN interface with `IFF_TUN | IFF_NO_PI`.
  *
  * @param opts the name or `%d` template, and whether the fd is non-blocking
  * @returns the device, named as the kernel filled in the template
  * @throws {Error} when the name is over 15 bytes (before any syscall)
  * @throws {SysError} `open(/dev/net/tun)` or `ioctl(TUNSETIFF)` failures: EPERM without
- *   CAP_NET_ADMIN, EBUSY when another fd holds the name
+ *   CAP_NET_ADMIN, EBUSY when another fd holds the name, EINVAL ("already exists and is not a
+ *   TUN device") when another kind of link has it
  * @example
  * ```ts
  * using tun = openTun({ name: "nat64i%d" });
@@ -251,9 +269,7 @@ export function openTun(opts: OpenTunOptions): LinuxTun {
   let ok = false;
   try {
     const r = libc().ioctl(fd, BigInt(TUNSETIFF), ifr);
-    if (r < 0) {
-      throw new SysError(`ioctl(TUNSETIFF, ${opts.name})`, errno());
-    }
+    if (r < 0) throw tunSetIffError(opts.name, errno());
     const name = ifreqName(ifr);
     const tun = new LinuxTun(fd, name, getMtu(name));
     ok = true;

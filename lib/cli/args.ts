@@ -32,7 +32,8 @@ Usage:
   protomask [OPTIONS] check-config <FILE> [1.x OPTIONS]
 
 Without a command, protomask runs the translator: it creates the TUN device,
-adds its addresses and routes, and translates packets until stopped. CONFIG
+routes the prefix, the pool and its own addresses into it (it assigns no
+address to the device), and translates packets until stopped. CONFIG
 is a TOML file, or a protomask 1.x JSON file (a name ending in .json, or text
 starting with '{'). A CONFIG named like a command needs a path: ./translate.
 
@@ -77,11 +78,12 @@ Options of translate (each required, once):
 Signals (daemon):
   SIGTERM, SIGINT   Stop, save the leases, remove the routes and the TUN, exit 0
   SIGHUP            Reload CONFIG; an invalid one is logged and the old one kept
+  SIGUSR2           Log the counters (drops by reason, packets, errors)
 
 Exit status: 0 on success, and after SIGTERM/SIGINT; 2 on a usage error, a file
 that cannot be read or written, an invalid configuration or an unreadable
-capture; 1 when the daemon cannot set up the TUN device or its routes, or
-fails while running.
+capture; 1 when the daemon cannot set up the TUN device, its routes or its
+lease file (Rules.StateFile), or fails while running.
 `;
 
 /** `--help`: print {@link USAGE} to stdout. */

@@ -8,6 +8,7 @@
 import { formatIpv4 } from "../addr/ipv4.ts";
 import { formatIpv6 } from "../addr/ipv6.ts";
 import type { LeaseEvent } from "../lease/table.ts";
+import type { RefusalLine } from "./refusal_log.ts";
 import { COUNTER_COUNT, counterName } from "../xlat/drop.ts";
 import { COUNTER_ROW_LENGTH, IoStat } from "./shared.ts";
 
@@ -17,18 +18,25 @@ export interface SaveSchedulerOptions {
   minIntervalMs?: number;
   /** Save at least this often while leases exist, to record last-seen times (default 60 s). */
   refreshIntervalMs?: number;
+  /** Longest wait before retrying a save that failed (default 60 s). */
+  maxRetryMs?: number;
 }
 
 /**
  * Decides when the lease file is written: soon after a lease is created or freed (at most once
  * per `minIntervalMs`, so `kill -9` loses at most about that much), and every
- * `refreshIntervalMs` while leases exist so their last-seen times stay close.
+ * `refreshIntervalMs` while leases exist so their last-seen times stay close. A save that
+ * failed is retried after `minIntervalMs`, doubled for every further failure in a row up to
+ * `maxRetryMs`, so a lasting problem (a full disk, a read-only directory) is retried — and
+ * logged — about once a minute rather than once a second.
  */
 export class SaveScheduler {
   readonly #minIntervalMs: number;
   readonly #refreshIntervalMs: number;
+  readonly #maxRetryMs: number;
   #dirty = false;
   #lastSaveMs = -Infinity;
+  #failures = 0;
 
   /**
    * Creates a scheduler with nothing to save yet.
@@ -37,6 +45,18 @@ export class SaveScheduler {
   constructor(opts: SaveSchedulerOptions = {}) {
     this.#minIntervalMs = opts.minIntervalMs ?? 1000;
     this.#refreshIntervalMs = opts.refreshIntervalMs ?? 60_000;
+    this.#maxRetryMs = opts.maxRetryMs ?? 60_000;
+  }
+
+  /** Saves that failed since the last one that succeeded. */
+  get failuresInRow(): number {
+    return this.#failures;
+  }
+
+  /** How long after the last attempt the next one may start, in milliseconds. */
+  get retryDelayMs(): number {
+    if (this.#failures === 0) return this.#minIntervalMs;
+    return Math.min(this.#maxRetryMs, this.#minIntervalMs * 2 ** (this.#failures - 1));
   }
 
   /** Records that the leases changed (a lease was created, expired or dropped). */
@@ -58,7 +78,7 @@ export class SaveScheduler {
    */
   due(nowMs: number, leaseCount: number): boolean {
     const age = nowMs - this.#lastSaveMs;
-    if (this.#dirty) return age >= this.#minIntervalMs;
+    if (this.#dirty) return age >= this.retryDelayMs;
     return leaseCount > 0 && age >= this.#refreshIntervalMs;
   }
 
@@ -70,13 +90,64 @@ export class SaveScheduler {
     this.#dirty = false;
     this.#lastSaveMs = nowMs;
   }
+
+  /** Records that the save begun by the last {@link saved} call was written. */
+  succeeded(): void {
+    this.#failures = 0;
+  }
+
+  /**
+   * Records that the save begun by the last {@link saved} call failed: it stays due, after
+   * {@link retryDelayMs}.
+   * @returns the failures in a row, this one included
+   */
+  failed(): number {
+    this.#dirty = true;
+    return ++this.#failures;
+  }
+}
+
+/**
+ * Counters the daemon's main thread keeps, logged with the packet Workers' counters (whose
+ * names they do not share).
+ */
+export interface DaemonCounters {
+  /** Lease-file writes that failed (each is retried). */
+  lease_file_write_errors: number;
+  /** Lease events overwritten in the event ring before the main thread logged them. */
+  lease_events_lost: number;
+}
+
+/**
+ * Fresh main-thread counters.
+ * @returns every counter at 0
+ */
+export function newDaemonCounters(): DaemonCounters {
+  return { lease_file_write_errors: 0, lease_events_lost: 0 };
+}
+
+/**
+ * Every non-zero counter by name, for the log: the Workers' summed row, then the main
+ * thread's.
+ * @param totals a summed counter row
+ * @param daemon the main thread's counters
+ * @returns name → value, zeros left out
+ */
+export function countersForLog(
+  totals: Float64Array,
+  daemon: Readonly<DaemonCounters>,
+): Record<string, number> {
+  const out = nonZeroCounters(totals);
+  for (const [name, value] of Object.entries(daemon)) if (value !== 0) out[name] = value;
+  return out;
 }
 
 /**
  * The audit-log line of a lease event.
  *
  * @param ev an event drained from the lease table
- * @returns a message and the structured properties for LogTape
+ * @returns a LogTape message template (the addresses as `{v6}`, `{v4}` placeholders, so a
+ *   text line does not repeat them after the message) and the structured properties
  */
 export function describeLeaseEvent(
   ev: LeaseEvent,
@@ -84,15 +155,46 @@ export function describeLeaseEvent(
   const v6 = formatIpv6(ev.v6);
   if (ev.kind === "refused") {
     return {
-      message: `lease refused for ${v6}: pool exhausted`,
+      message: "lease refused for {v6}: pool exhausted",
       properties: { event: "lease-refused", v6, atSecs: ev.atSecs },
     };
   }
   const v4 = formatIpv4(ev.v4);
   const verb = { created: "created", expired: "expired", restored: "restored" }[ev.kind];
   return {
-    message: `lease ${verb}: ${v6} <-> ${v4}`,
+    message: `lease ${verb}: {v6} <-> {v4}`,
     properties: { event: `lease-${ev.kind}`, v6, v4, atSecs: ev.atSecs },
+  };
+}
+
+/**
+ * The audit-log line of refused leases (rate-limited by `RefusalLog`).
+ *
+ * @param line a line from `RefusalLog`
+ * @returns a LogTape message template and the properties; `refusals` is the number of
+ *   refused packets the line accounts for
+ */
+export function describeRefusal(
+  line: RefusalLine,
+): { message: string; properties: Record<string, string | number | boolean | null> } {
+  const properties = {
+    event: "lease-refused",
+    v6: line.v6,
+    refusals: line.refusals,
+    summary: line.summary,
+    intervalSecs: Math.round(line.intervalMs / 1000),
+  };
+  if (!line.summary) return { message: "lease refused for {v6}: pool exhausted", properties };
+  if (line.v6 === null) {
+    return {
+      message: "lease refused {refusals} more times in {intervalSecs} s to hosts not logged " +
+        "one by one: pool exhausted",
+      properties,
+    };
+  }
+  return {
+    message: "lease refused for {v6} {refusals} more times in {intervalSecs} s: pool exhausted",
+    properties,
   };
 }
 

@@ -26,7 +26,7 @@
  * used     Int32 x n/32 bitmap of non-free slots: lowest free slot in O(1)-ish
  * hash     Int32 x 2^k  open addressing (linear probing, backward-shift
  *                       deletion) from IPv6 to slot, load factor <= 1/2
- * events   Int32 x 8r   ring of {kind, slot, atSecs, v6 words x 4, v4}
+ * events   Int32 x 8r   ring of {kind, slot (a refusal: its count), atSecs, v6 words x 4, v4}
  * ```
  *
  * Lookups are plain reads; creating, freeing, sweeping, snapshotting and
@@ -61,8 +61,14 @@ export const MAP_NONE: number = NOT_IPV4;
 export const MAP_EXHAUSTED: number = NOT_IPV4 + 1;
 /** Largest pool accepted (a /10): the table needs about 40 bytes per address. */
 export const MAX_POOL_ADDRESSES = 1 << 22;
-/** Event ring size (records) when `eventRingSize` is not given. */
+/**
+ * Smallest event ring (records) when `eventRingSize` is not given; a larger pool gets a ring
+ * with room for an event per pool address (up to {@link MAX_DEFAULT_EVENT_RING_SIZE}), so
+ * even every lease being created, or expiring in one sweep, at once fits in it.
+ */
 export const DEFAULT_EVENT_RING_SIZE = 1024;
+/** Largest event ring (records, 2 MiB) chosen when `eventRingSize` is not given. */
+export const MAX_DEFAULT_EVENT_RING_SIZE = 65536;
 /** Largest event ring accepted (records). */
 export const MAX_EVENT_RING_SIZE = 1 << 20;
 /** How far in the future a restored lease's last-seen time may lie (clock skew). */
@@ -76,7 +82,10 @@ export interface LeaseTableOptions {
   staticMaps: readonly StaticMap[];
   /** Idle seconds after which a dynamic lease expires (integer, 0..2^31-1). */
   reservationSecs: number;
-  /** Event ring capacity in records, rounded up to a power of two (default 1024). */
+  /**
+   * Event ring capacity in records, rounded up to a power of two (default: the pool's size,
+   * at least {@link DEFAULT_EVENT_RING_SIZE}, at most {@link MAX_DEFAULT_EVENT_RING_SIZE}).
+   */
   eventRingSize?: number;
 }
 
@@ -101,8 +110,13 @@ export interface LeaseEvent {
   v4: number;
   /** The IPv6 host (16 bytes, a fresh copy). */
   v6: Uint8Array;
-  /** `nowSecs` of the call that recorded the event. */
+  /** `nowSecs` of the call that recorded the event (the first one, for refusals). */
   atSecs: number;
+  /**
+   * How many times it happened: 1, except for "refused", where refusals of one host in a row
+   * (no other event between them, none drained) share a record.
+   */
+  count: number;
 }
 
 /** Why `restore()` refused a record. */
@@ -161,6 +175,10 @@ const H_EV_WRITE = 9;
 const H_EV_READ = 10;
 const H_EV_LOST = 11;
 const H_LEASABLE = 12;
+/** Bumped (and notified) each time the ring fills to half its size: see `waitForEvents`. */
+const H_EV_SIGNAL = 13;
+/** Refusals not recorded because the ring was at least half full. */
+const H_REFUSALS_UNRECORDED = 14;
 const HEADER_CELLS = 16;
 const MAGIC = 0x4c454153; // "LEAS"
 
@@ -266,8 +284,9 @@ function layoutFor(slots: number, ringSize: number): Layout {
   return { slots, hashSize, ringSize, words, v6At, lastAt, flagsAt, usedAt, hashAt, ringAt, bytes };
 }
 
-function ringSizeOf(opts: LeaseTableOptions): number {
-  const n = opts.eventRingSize ?? DEFAULT_EVENT_RING_SIZE;
+function ringSizeOf(opts: LeaseTableOptions, slots: number): number {
+  const n = opts.eventRingSize ??
+    Math.min(MAX_DEFAULT_EVENT_RING_SIZE, Math.max(DEFAULT_EVENT_RING_SIZE, slots));
   if (!Number.isInteger(n) || n < 1 || n > MAX_EVENT_RING_SIZE) {
     throw new RangeError(`eventRingSize must be an integer 1..${MAX_EVENT_RING_SIZE}`);
   }
@@ -312,9 +331,9 @@ export class LeaseTable implements LeaseLookup {
 
   private constructor(sab: SharedArrayBuffer, opts: LeaseTableOptions, fresh: boolean) {
     checkReservation(opts.reservationSecs);
-    const ringSize = ringSizeOf(opts);
     const st = new StaticMapTable(opts.staticMaps);
     const ranges = poolRanges(opts.pool);
+    const ringSize = ringSizeOf(opts, ranges.slots);
     const lay = layoutFor(ranges.slots, ringSize);
     if (sab.byteLength !== lay.bytes) {
       throw new RangeError(`buffer is ${sab.byteLength} bytes; these options need ${lay.bytes}`);
@@ -382,7 +401,7 @@ export class LeaseTable implements LeaseLookup {
    */
   static create(opts: LeaseTableOptions): LeaseTable {
     const ranges = poolRanges(opts.pool);
-    const lay = layoutFor(ranges.slots, ringSizeOf(opts));
+    const lay = layoutFor(ranges.slots, ringSizeOf(opts, ranges.slots));
     return new LeaseTable(new SharedArrayBuffer(lay.bytes), opts, true);
   }
 
@@ -417,6 +436,44 @@ export class LeaseTable implements LeaseLookup {
   /** Events overwritten in the ring before anyone drained them. */
   get eventsLost(): number {
     return Atomics.load(this.#hu, H_EV_LOST);
+  }
+
+  /**
+   * Refusals not recorded in the ring because it was at least half full (they would have
+   * pushed out lease events); counted here instead.
+   */
+  get refusalsUnrecorded(): number {
+    return Atomics.load(this.#hu, H_REFUSALS_UNRECORDED);
+  }
+
+  /**
+   * A number that changes each time the event ring fills to half its size, and on
+   * {@link wakeEventWaiters}. Read it, drain, then {@link waitForEvents} with it.
+   */
+  get eventSignal(): number {
+    return Atomics.load(this.#h, H_EV_SIGNAL);
+  }
+
+  /**
+   * Waits (without blocking the thread: `Atomics.waitAsync`) until {@link eventSignal}
+   * differs from `seen`: the ring reached half full — a Worker recording events wakes the
+   * main thread only then, never per packet — or someone called {@link wakeEventWaiters}.
+   *
+   * A pending wait does not keep Deno's event loop alive: the caller needs a timer or other
+   * work pending (the daemon has its clock tick).
+   *
+   * @param seen the value of {@link eventSignal} read before the last drain
+   * @returns a promise that resolves at once when the signal has already moved
+   */
+  async waitForEvents(seen: number): Promise<void> {
+    const r = Atomics.waitAsync(this.#h, H_EV_SIGNAL, seen);
+    if (r.async) await r.value;
+  }
+
+  /** Moves {@link eventSignal} and wakes every {@link waitForEvents} (a reload, a stop). */
+  wakeEventWaiters(): void {
+    Atomics.add(this.#h, H_EV_SIGNAL, 1);
+    Atomics.notify(this.#h, H_EV_SIGNAL);
   }
 
   /** Idle seconds after which a lease expires. */
@@ -616,7 +673,10 @@ export class LeaseTable implements LeaseLookup {
   }
 
   /**
-   * Takes up to `max` events from the ring, oldest first.
+   * Takes up to `max` events from the ring, oldest first. A Worker that fills the ring to half
+   * its size moves {@link eventSignal}, so the main thread can drain before events are lost;
+   * refusals are recorded only while the ring is less than half full (see
+   * {@link refusalsUnrecorded}), so they never push lease events out.
    *
    * @param max Most events to return (default: all).
    * @returns The events; each `v6` is a fresh 16-byte array.
@@ -634,11 +694,13 @@ export class LeaseTable implements LeaseLookup {
         const b = (r & mask) * EV_CELLS;
         const v6 = new Uint8Array(16);
         for (let k = 0; k < 4; k++) writeWord(v6, 4 * k, ring[b + 3 + k]!);
+        const refused = ring[b]! === EV_REFUSED;
         out.push({
           kind: EVENT_KINDS[ring[b]!]!,
-          v4: ring[b]! === EV_REFUSED ? -1 : ring[b + 7]! >>> 0,
+          v4: refused ? -1 : ring[b + 7]! >>> 0,
           v6,
           atSecs: ring[b + 2]! >>> 0,
+          count: refused ? ring[b + 1]! : 1,
         });
         r = (r + 1) | 0;
       }
@@ -730,7 +792,11 @@ export class LeaseTable implements LeaseLookup {
     Atomics.store(hash, i, EMPTY);
   }
 
-  /** Appends an event record, overwriting the oldest when full. Lock held. */
+  /**
+   * Appends an event record, overwriting the oldest when full, and moves the event signal
+   * when the ring reaches half full. A refusal is added to the newest record when that is a
+   * refusal of the same host, and dropped (counted) when the ring is half full. Lock held.
+   */
   #emit(
     kind: number,
     slot: number,
@@ -744,10 +810,29 @@ export class LeaseTable implements LeaseLookup {
     const h = this.#h;
     const ring = this.#ring;
     const size = h[H_RING_SIZE]!;
+    const half = size > 1 ? size >>> 1 : 1;
     const w = h[H_EV_WRITE]!;
-    const r = h[H_EV_READ]!;
+    let r = h[H_EV_READ]!;
+    if (kind === EV_REFUSED) {
+      const fill = (w - r) >>> 0;
+      if (fill > 0) {
+        const p = ((w - 1) & (size - 1)) * EV_CELLS;
+        if (
+          ring[p] === EV_REFUSED && ring[p + 3] === w0 && ring[p + 4] === w1 &&
+          ring[p + 5] === w2 && ring[p + 6] === w3
+        ) {
+          ring[p + 1] = (ring[p + 1]! + 1) | 0;
+          return;
+        }
+      }
+      if (fill >= half) {
+        h[H_REFUSALS_UNRECORDED] = (h[H_REFUSALS_UNRECORDED]! + 1) | 0;
+        return;
+      }
+    }
     if (((w - r) >>> 0) >= size) {
-      h[H_EV_READ] = (r + 1) | 0;
+      r = (r + 1) | 0;
+      h[H_EV_READ] = r;
       h[H_EV_LOST] = (h[H_EV_LOST]! + 1) | 0;
     }
     const b = (w & (size - 1)) * EV_CELLS;
@@ -760,6 +845,10 @@ export class LeaseTable implements LeaseLookup {
     ring[b + 6] = w3;
     ring[b + 7] = v4;
     h[H_EV_WRITE] = (w + 1) | 0;
+    if ((((w + 1) | 0) - r) >>> 0 === half) {
+      Atomics.add(h, H_EV_SIGNAL, 1);
+      Atomics.notify(h, H_EV_SIGNAL);
+    }
   }
 
   #lowerNextCheck(last: number): void {
@@ -857,7 +946,7 @@ export class LeaseTable implements LeaseLookup {
     if (now >= this.#hu[H_NEXT_CHECK]!) this.#reclaim(now);
     const fresh = this.#takeFree();
     if (fresh < 0) {
-      this.#emit(EV_REFUSED, -1, -1, now, w0, w1, w2, w3);
+      this.#emit(EV_REFUSED, 1, -1, now, w0, w1, w2, w3); // slot cell: refusals in the record
       this.#unlock();
       return MAP_EXHAUSTED;
     }

@@ -181,6 +181,7 @@ Deno.test("USAGE lists every command, option, 1.x flag and signal, and no 'not i
     "--num-queues <N>",
     "SIGTERM, SIGINT",
     "SIGHUP",
+    "SIGUSR2",
     "Exit status:",
   ];
   for (const word of words) assert.ok(USAGE.includes(word), word);

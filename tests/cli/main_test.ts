@@ -76,6 +76,12 @@ function translateArgs(dir: string, files: TranslateFiles = {}): string[] {
   ];
 }
 
+/** The messages of the WARNING records among JSON log lines (stderr not a terminal). */
+function warnings(stderr: string): string[] {
+  return stderr.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l))
+    .filter((rec) => rec.level === "WARNING").map((rec) => rec.message);
+}
+
 async function exists(path: string): Promise<boolean> {
   try {
     await Deno.lstat(path);
@@ -188,6 +194,47 @@ Deno.test("main.ts check-config prints the effective configuration", async () =>
   });
 });
 
+Deno.test("main.ts check-config applies the protomask 1.x flags as the daemon does, with its warnings", async () => {
+  await withFiles(async (dir) => {
+    const r = await runMain(
+      "check-config",
+      `${dir}/c.toml`,
+      "-i",
+      "nat64",
+      "--pool-prefix",
+      "198.18.0.0/24",
+      "--prometheus",
+      "[::1]:8999",
+    );
+    assert.equal(r.code, 0, r.stderr);
+    // c.toml with the flags written into it by hand: the name and the pool come from the flags.
+    const expected = CONFIG_TEXT.replace(
+      'Pool = ["192.0.2.0/24"]',
+      'Pool = ["198.18.0.0/24"]\nName = "nat64"',
+    );
+    assert.notEqual(expected, CONFIG_TEXT);
+    assert.equal(r.stdout, formatConfig(parseConfig(expected)));
+    assert.deepEqual(warnings(r.stderr), [
+      "--prometheus '[::1]:8999' ignored: this version has no Prometheus endpoint",
+    ]);
+  });
+});
+
+Deno.test("main.ts check-config of a 1.x JSON file prints the warnings about keys it ignores", async () => {
+  await withFiles(async (dir) => {
+    await Deno.writeTextFile(
+      `${dir}/old.json`,
+      '{"pool": ["192.0.2.0/24"], "prometheus_bind_addr": "[::1]:8999"}',
+    );
+    const r = await runMain("check-config", `${dir}/old.json`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Pool = \["192\.0\.2\.0\/24"\]/);
+    assert.deepEqual(warnings(r.stderr), [
+      'prometheus_bind_addr = "[::1]:8999" ignored: this version has no Prometheus endpoint',
+    ]);
+  });
+});
+
 Deno.test("main.ts check-config with a bad config exits 2 with the problems on stderr", async () => {
   await withFiles(async (dir) => {
     const r = await runMain("check-config", `${dir}/bad.toml`);
@@ -214,6 +261,16 @@ for (
     assert.equal(r.stderr, "");
   });
 }
+
+Deno.test("main.ts --help lists SIGUSR2 and says the own addresses are routed into the TUN, not added", async () => {
+  const r = await runMain("--help");
+  assert.equal(r.code, 0);
+  const text = r.stdout.replace(/\s+/g, " ");
+  assert.match(r.stdout, /^ {2}SIGUSR2 +Log the counters/m);
+  assert.doesNotMatch(text, /adds its addresses/);
+  assert.match(text, /routes the prefix, the pool and its own addresses into it/);
+  assert.match(text, /assigns no address/);
+});
 
 Deno.test("main.ts with nothing to run exits 2 with the usage", async () => {
   const r = await runMain();

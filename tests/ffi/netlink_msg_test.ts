@@ -7,6 +7,7 @@ import {
   encodeRoute,
   encodeSetLink,
   findAck,
+  IN6_ADDR_GEN_MODE_NONE,
   RTPROT_PROTOMASK,
 } from "../../ffi/netlink_msg.ts";
 import { parseIpv6 } from "../../lib/addr/ipv6.ts";
@@ -115,6 +116,25 @@ Deno.test("encodeSetLink() builds the RTM_NEWLINK of `ip link set X up mtu 1400`
     "08000400" + "78050000", // IFLA_MTU 1400
   );
   assert.equal(toHex(encodeSetLink({ index: 2, up: true, mtuBytes: 1400 }, SEQ)), toHex(want));
+});
+
+Deno.test("encodeSetLink() builds the RTM_NEWLINK of `ip link set dev X addrgenmode none`", () => {
+  // strace -e trace=sendmsg -e write=all ip link set dev tun7 addrgenmode none (iproute2 6.1,
+  // interface index 2), its own sequence number 0x6b13241d kept.
+  // deno-fmt-ignore
+  const want = hex(
+    "30000000" + "10000500" + "1d24136b" + "00000000" + // len 48, RTM_NEWLINK, REQUEST|ACK
+    "00000000" + // AF_UNSPEC, pad, ifi_type 0
+    "02000000" + // ifi_index
+    "00000000" + // ifi_flags
+    "00000000" + // ifi_change: up/down untouched
+    "10001a00" + // IFLA_AF_SPEC (26), 16 bytes, nested:
+    "0c000a00" + //   AF_INET6 (10), 12 bytes, nested:
+    "05000800" + //     IFLA_INET6_ADDR_GEN_MODE (8), 5 bytes
+    "01000000", //      IN6_ADDR_GEN_MODE_NONE, 3 bytes of padding
+  );
+  const got = encodeSetLink({ index: 2, addrGenMode6: IN6_ADDR_GEN_MODE_NONE }, 0x6b13241d);
+  assert.equal(toHex(got), toHex(want));
 });
 
 Deno.test("encodeAddr() rejects an IPv6 address that is not 16 bytes", () => {

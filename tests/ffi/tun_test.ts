@@ -221,6 +221,21 @@ Deno.test({
 });
 
 Deno.test({
+  name: "openTun() of a name another kind of link holds says the name is taken, not just EINVAL",
+  ...opts,
+  fn: () =>
+    withNetns(async (ns) => {
+      await ok("ip", ["-n", ns, "link", "add", "pmtaken0", "type", "veth", "peer", "pmpeer0"]);
+      const r = await probe(ns, "open-name", ["pmtaken0"]);
+      assert.equal(r.code, "EINVAL");
+      assert.match(
+        String(r.error),
+        /^interface "pmtaken0" already exists and is not a TUN device .*\(ioctl\(TUNSETIFF, pmtaken0\): EINVAL;/,
+      );
+    }),
+});
+
+Deno.test({
   name: "an ICMPv6 echo request written into the TUN comes back as the kernel's echo reply",
   ...opts,
   fn: () =>

@@ -184,10 +184,15 @@ Deno.test("an exhausted pool returns MAP_EXHAUSTED, records 'refused', and recov
   assert.equal(to4(t, host(3), 20, LEASE_REFRESH), MAP_NONE, "no allocation without the flag");
   assert.equal(to4(t, host(3), 100, ALLOC), MAP_EXHAUSTED);
   const ev = t.drainEvents();
-  assert.deepEqual(ev.map((e) => e.kind), ["created", "created", "refused", "refused"]);
+  // The two refusals of host 3 in a row share one record.
+  assert.deepEqual(ev.map((e) => [e.kind, e.count]), [
+    ["created", 1],
+    ["created", 1],
+    ["refused", 2],
+  ]);
   assert.equal(ev[2]!.v4, -1);
   assert.equal(formatIpv6(ev[2]!.v6), host(3));
-  assert.equal(ev[3]!.atSecs, 100);
+  assert.equal(ev[2]!.atSecs, 20, "the time of the first refusal");
   assert.equal(to4(t, host(3), 101, ALLOC), "192.0.2.0");
   assert.equal(to4(t, host(4), 101, ALLOC), MAP_EXHAUSTED);
 });
@@ -225,28 +230,111 @@ Deno.test("a /16 pool leases 65,534 distinct addresses to 65,534 hosts, then ref
     assert.equal(t.v6For4(v4, out, 0, 1001, 0), 1);
     assert.deepEqual(out, buf);
   }
-  // The default ring keeps the newest 1024 events and counts the rest as lost.
-  assert.equal(t.eventsLost, 65535 - 1024);
+  // The default ring has room for an event per pool address: nothing is lost, undrained; the
+  // refusal is not recorded in a ring more than half full (counted instead).
+  assert.equal(t.eventsLost, 0);
+  assert.equal(t.refusalsUnrecorded, 1);
   const ev = t.drainEvents();
-  assert.equal(ev.length, 1024);
-  assert.equal(ev.at(-1)!.kind, "refused");
+  assert.equal(ev.length, 65534);
+  assert.equal(ev.at(-1)!.kind, "created");
+});
+
+Deno.test("the default event ring holds an event per pool address, 1024 to 65536 records", () => {
+  const fill = (pool: string, n: number) => {
+    const t = LeaseTable.create(options([pool], [], 10));
+    for (let i = 0; i < n; i++) to4(t, host(i), 0, ALLOC);
+    return t;
+  };
+  const small = fill("192.0.2.0/28", 14);
+  small.sweep(11); // 14 expired
+  assert.equal(small.drainEvents().length, 28);
+  const mid = fill("10.64.0.0/20", 4094);
+  assert.equal(mid.sweep(11), 4094, "every lease expires in one sweep");
+  assert.equal(mid.eventsLost, 4094 - 2, "a 4096-record ring, undrained");
+  const fresh = fill("10.64.0.0/20", 4094);
+  fresh.drainEvents(); // what the daemon does right before it sweeps
+  fresh.sweep(11);
+  assert.equal(fresh.eventsLost, 0);
+  assert.equal(fresh.drainEvents().length, 4094);
 });
 
 Deno.test("the event ring overwrites the oldest records, counts them lost, and drains in order", () => {
-  const t = LeaseTable.create(options(["192.0.2.0/32"], [], 100, 4));
-  to4(t, host(1), 0, ALLOC);
-  for (let i = 0; i < 9; i++) to4(t, host(2), i + 1, ALLOC); // a refused flood
+  const t = LeaseTable.create(options(["192.0.2.0/24"], [], 100, 4));
+  for (let i = 0; i < 10; i++) to4(t, host(i), i, ALLOC);
   assert.equal(t.eventsLost, 6);
-  assert.deepEqual(t.drainEvents(2).map((e) => [e.kind, e.atSecs]), [["refused", 6], [
-    "refused",
+  assert.deepEqual(t.drainEvents(2).map((e) => [e.kind, e.atSecs]), [["created", 6], [
+    "created",
     7,
   ]]);
   assert.deepEqual(t.drainEvents().map((e) => e.atSecs), [8, 9]);
   assert.deepEqual(t.drainEvents(), []);
-  to4(t, host(3), 10, ALLOC);
-  assert.deepEqual(t.drainEvents().map((e) => [e.kind, e.atSecs]), [["refused", 10]]);
+  to4(t, host(10), 10, ALLOC);
+  assert.deepEqual(t.drainEvents().map((e) => [e.kind, e.atSecs]), [["created", 10]]);
   assert.equal(t.eventsLost, 6);
 });
+
+Deno.test("refusals never push lease events out: one record per host in a row, none past half full", () => {
+  const t = LeaseTable.create(options(["192.0.2.0/32"], [], 100, 8));
+  to4(t, host(1), 0, ALLOC);
+  for (let i = 0; i < 50; i++) to4(t, host(2), 1, ALLOC); // one host refused 50 times
+  to4(t, host(3), 2, ALLOC);
+  to4(t, host(2), 3, ALLOC); // host 2 again, after host 3: a record of its own
+  for (let h = 4; h < 20; h++) to4(t, host(h), 4, ALLOC); // 16 more hosts; ring half full
+  assert.equal(t.eventsLost, 0);
+  assert.equal(t.refusalsUnrecorded, 16);
+  assert.deepEqual(
+    t.drainEvents().map((e) => `${e.kind} ${formatIpv6(e.v6)} x${e.count}`),
+    [
+      `created ${host(1)} x1`,
+      `refused ${host(2)} x50`,
+      `refused ${host(3)} x1`,
+      `refused ${host(2)} x1`,
+    ],
+  );
+  // A lease event still fits after refusals filled half the ring.
+  for (let h = 20; h < 30; h++) to4(t, host(h), 5, ALLOC);
+  t.sweep(200);
+  assert.equal(t.eventsLost, 0);
+  assert.deepEqual(t.drainEvents().map((e) => e.kind), [
+    "refused",
+    "refused",
+    "refused",
+    "refused",
+    "expired",
+  ]);
+});
+
+Deno.test("the event signal moves when the ring reaches half full, and waitForEvents() wakes", async () => {
+  // A pending Atomics.waitAsync does not keep Deno's event loop running (the daemon's timers
+  // do); this timer stands in for them.
+  const keepAlive = setInterval(() => {}, 10);
+  try {
+    await signalScenario();
+  } finally {
+    clearInterval(keepAlive);
+  }
+});
+
+async function signalScenario(): Promise<void> {
+  const t = LeaseTable.create(options(["192.0.2.0/24"], [], 100, 8));
+  const seen = t.eventSignal;
+  const woke = t.waitForEvents(seen);
+  for (let i = 0; i < 3; i++) to4(t, host(i), 0, ALLOC);
+  assert.equal(t.eventSignal, seen, "3 of 8: below half");
+  to4(t, host(3), 0, ALLOC);
+  assert.equal(t.eventSignal, seen + 1, "4 of 8: half full");
+  await woke;
+  for (let i = 4; i < 12; i++) to4(t, host(i), 0, ALLOC);
+  assert.equal(t.eventSignal, seen + 1, "fuller, but half was crossed once");
+  t.drainEvents();
+  for (let i = 12; i < 16; i++) to4(t, host(i), 0, ALLOC);
+  assert.equal(t.eventSignal, seen + 2, "drained, then half full again");
+  // Already moved: resolves at once. wakeEventWaiters() wakes a waiter too.
+  await t.waitForEvents(seen);
+  const waiting = t.waitForEvents(t.eventSignal);
+  t.wakeEventWaiters();
+  await waiting;
+}
 
 Deno.test("sweep() frees only expired leases and reports each as 'expired'", () => {
   const t = LeaseTable.create(options(["192.0.2.0/24"], [], 10));
