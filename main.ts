@@ -99,7 +99,12 @@ async function readFile(path: string, what: string): Promise<Uint8Array | string
 async function runCheckConfig(cmd: CheckConfigCommand): Promise<number> {
   const bytes = await readFile(cmd.configPath, "the configuration");
   if (typeof bytes === "string") return fail(bytes);
-  const checked = checkConfig(new TextDecoder().decode(bytes), cmd.configPath);
+  const checked = checkConfig(
+    new TextDecoder().decode(bytes),
+    cmd.configPath,
+    cmd.overrides,
+    navigator.hardwareConcurrency,
+  );
   if (!checked.ok) return fail(checked.message);
   writeAll(Deno.stdout, checked.text);
   return EXIT_OK;

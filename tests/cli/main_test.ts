@@ -183,8 +183,20 @@ Deno.test("main.ts check-config prints the effective configuration", async () =>
   await withFiles(async (dir) => {
     const r = await runMain("check-config", `${dir}/c.toml`);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, formatConfig(parseConfig(CONFIG_TEXT)));
+    const cpus = navigator.hardwareConcurrency;
+    assert.equal(r.stdout, formatConfig(parseConfig(CONFIG_TEXT), { cpus }));
+    assert.match(r.stdout, /^# Queues = \d+ here: the default, one per CPU, at most 8$/m);
     assert.equal(r.stderr, "");
+  });
+});
+
+Deno.test("main.ts check-config applies the protomask 1.x flags, as its usage says", async () => {
+  await withFiles(async (dir) => {
+    const r = await runMain("check-config", `${dir}/c.toml`, "--num-queues", "3", "-i", "x%d");
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.split("\n");
+    assert.ok(lines.includes("Queues = 3"), r.stdout);
+    assert.ok(lines.includes('Name = "x%d"'), r.stdout);
   });
 });
 
