@@ -118,7 +118,12 @@ function logWarnings(warnings: readonly string[]): void {
 async function runCheckConfig(cmd: CheckConfigCommand): Promise<number> {
   const bytes = await readFile(cmd.configPath, "the configuration");
   if (typeof bytes === "string") return fail(bytes);
-  const checked = checkConfig(new TextDecoder().decode(bytes), cmd.configPath, cmd.overrides);
+  const checked = checkConfig(
+    new TextDecoder().decode(bytes),
+    cmd.configPath,
+    cmd.overrides,
+    navigator.hardwareConcurrency,
+  );
   if (!checked.ok) return fail(checked.message);
   logWarnings(checked.warnings);
   writeAll(Deno.stdout, checked.text);

@@ -1,11 +1,18 @@
 /**
- * The running daemon's main thread (DESIGN.md): opens the TUN device, sets up its link,
- * routes and MTU over rtnetlink, restores the leases, starts the packet Worker, and then only
+ * The running daemon's main thread (DESIGN.md): opens the TUN device with one queue per packet
+ * Worker (`Interface.Queues`), sets up its link, routes and MTU over rtnetlink, restores the
+ * leases, starts the packet Workers, and then only
  * keeps time — the coarse clock, the lease expiry sweep, the audit log of lease events, the
  * lease file — and answers signals: SIGTERM/SIGINT stop, SIGHUP reloads, SIGUSR2 logs counters (SIGUSR1 would start V8's inspector).
  *
+ * Every Worker reads and writes its own queue's fd and keeps its own counter row and IPv4
+ * Identification seed; they share the lease table, the clock and the configuration generation,
+ * so a reload or a stop reaches all of them through shared memory (each picks up its reload
+ * message at its next packet). The kernel keeps each flow on one queue (see `openTunQueues`),
+ * so several Workers do not reorder a flow.
+ *
  * `runDaemon` resolves with the exit status once the daemon has stopped; the caller
- * (`main.ts`) exits the process, which also ends the Worker blocked in `read` and removes the
+ * (`main.ts`) exits the process, which also ends the Workers blocked in `read` and removes the
  * TUN device with its last file descriptor.
  *
  * @module
@@ -14,10 +21,11 @@
 import { getLogger } from "@logtape/logtape";
 import { dirname } from "node:path";
 import { type InterfaceSetup, setUpInterface } from "../ffi/netlink.ts";
-import { type LinuxTun, openTun } from "../ffi/tun.ts";
+import { type LinuxTun, openTunQueues } from "../ffi/tun.ts";
 import { formatIpv4, formatIpv4Prefix } from "../lib/addr/ipv4.ts";
 import { formatIpv6, formatIpv6Prefix } from "../lib/addr/ipv6.ts";
 import type { Config } from "../lib/config/config.ts";
+import { effectiveQueues } from "../lib/config/queues.ts";
 import type { FromWorker, WorkerInit, WorkerReload } from "../lib/daemon/messages.ts";
 import { type RefusalLine, RefusalLog } from "../lib/daemon/refusal_log.ts";
 import {
@@ -25,6 +33,7 @@ import {
   describeLeaseEvent,
   describeRefusal,
   newDaemonCounters,
+  receivedByQueue,
   SaveScheduler,
 } from "../lib/daemon/report.ts";
 import {
@@ -54,7 +63,7 @@ const CLOCK_TICK_MS = 100;
 const EVENT_TICK_MS = 250;
 /** Milliseconds between lease expiry sweeps. */
 const SWEEP_TICK_MS = 1000;
-/** How long the Worker may take to start. */
+/** How long a packet Worker may take to start. */
 const WORKER_START_TIMEOUT_MS = 10_000;
 /** Dropped-lease lines logged one by one at start or reload; the rest are counted. */
 const MAX_DROP_LINES = 20;
@@ -103,7 +112,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const stateFile = cfg.rules.stateFile;
   const scheduler = new SaveScheduler();
   let table = LeaseTable.create(leaseTableOptions(cfg));
-  const shared = SharedState.create(1);
+  const queues = effectiveQueues(cfg.interface.queues, navigator.hardwareConcurrency);
+  const shared = SharedState.create(queues);
   shared.setNowMs(Date.now());
 
   if (stateFile !== null) {
@@ -114,28 +124,29 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const unreported = new UnreportedEvents();
   unreported.take(table); // events of the restore were not news
 
-  let tun: LinuxTun | null = null;
+  let tuns: LinuxTun[] = [];
   let setup: InterfaceSetup | null = null;
   let routes = routesFor(cfg);
-  let worker: Worker | null = null;
+  let workers: Worker[] = [];
   try {
-    tun = openTun({ name: cfg.interface.name });
-    setup = setUpInterface({ name: tun.name, mtuBytes: cfg.interface.mtu, ...routes });
-    worker = await startWorker(tun, shared, table, cfg);
+    tuns = openTunQueues({ name: cfg.interface.name }, queues);
+    setup = setUpInterface({ name: tuns[0]!.name, mtuBytes: cfg.interface.mtu, ...routes });
+    workers = await startWorkers(tuns, shared, table, cfg);
   } catch (e) {
-    worker?.terminate();
+    for (const w of workers) w.terminate();
     const problems = setup?.undo() ?? [];
-    tun?.close();
+    for (const t of tuns) t.close();
     for (const p of problems) log.warn("cleanup: {problem}", { problem: p });
     throw new DaemonStartError(message(e));
   }
-  const device = tun;
+  const device = tuns[0]!;
   const iface = setup;
-  const packets = worker;
+  const packets = workers;
 
   log.info("protomask ready on {name}: {prefix} <-> pool {pool}; routes {routes}", {
     event: "ready",
     name: device.name,
+    queues,
     prefix: formatIpv6Prefix(cfg.interface.prefix),
     pool: cfg.interface.pool.map(formatIpv4Prefix).join(", ") || "(none)",
     routes: routeText(routes).join(", "),
@@ -234,6 +245,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     log.info(msg, {
       event: "counters",
       counters: countersForLog(shared.sumCounters(), counters),
+      receivedByQueue: receivedByQueue(shared),
       leases: table.size,
     });
   };
@@ -248,7 +260,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     clearInterval(eventTimer);
     clearInterval(sweepTimer);
     for (const [sig, fn] of handlers) Deno.removeSignalListener(sig, fn);
-    packets.onmessage = null;
+    for (const w of packets) w.onmessage = null;
     await reloading.catch(() => {});
     table.wakeEventWaiters(); // ends the half-full watch (not awaited: no timers are left)
     drainAll();
@@ -258,7 +270,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       await save();
     }
     for (const p of iface.undo()) log.warn("cleanup: {problem}", { problem: p });
-    device.close();
+    for (const t of tuns) t.close();
     logCounters("stopped; counters");
     resolveStopped(exitCode);
   };
@@ -282,7 +294,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       });
       newCfg = {
         ...newCfg,
-        interface: { ...newCfg.interface, name: cfg.interface.name },
+        interface: { ...newCfg.interface, name: cfg.interface.name, queues: cfg.interface.queues },
         rules: { ...newCfg.rules, stateFile: cfg.rules.stateFile },
       };
     }
@@ -317,7 +329,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       tableOptions: newOptions,
       config: newCfg,
     };
-    packets.postMessage(msg);
+    // Every Worker gets the message before the bump; each switches at its next packet.
+    for (const w of packets) w.postMessage(msg);
     shared.bumpGeneration();
     drainEvents(table);
     retired = table;
@@ -337,19 +350,22 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     });
   };
 
-  packets.onmessage = (e: MessageEvent<FromWorker>) => {
-    const m = e.data;
-    if (m.kind === "ended" && !stopping) {
-      log.error("packet worker {index} ended: {reason}", { index: m.index, reason: m.reason });
-      void stop("worker ended", 1);
-    }
-  };
-  packets.onerror = (e: ErrorEvent) => {
-    e.preventDefault();
-    if (stopping) return;
-    log.error("packet worker failed: {error}", { error: e.message });
-    void stop("worker failed", 1);
-  };
+  // Any queue's Worker ending or failing stops the daemon, as with one queue.
+  packets.forEach((w, index) => {
+    w.onmessage = (e: MessageEvent<FromWorker>) => {
+      const m = e.data;
+      if (m.kind === "ended" && !stopping) {
+        log.error("packet worker {index} ended: {reason}", { index: m.index, reason: m.reason });
+        void stop("worker ended", 1);
+      }
+    };
+    w.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      if (stopping) return;
+      log.error("packet worker {index} failed: {error}", { index, error: e.message });
+      void stop("worker failed", 1);
+    };
+  });
 
   const handlers: [Deno.Signal, () => void][] = [
     ["SIGTERM", () => void stop("SIGTERM", 0)],
@@ -516,19 +532,39 @@ function logDropped(
   }
 }
 
-/** Starts the packet Worker and waits until it reads packets. */
+/**
+ * Starts one packet Worker per queue (Worker `i` reads `tuns[i]` and counts in row `i`) and
+ * waits until every one reads packets; when one cannot start, the others are terminated.
+ */
+async function startWorkers(
+  tuns: readonly LinuxTun[],
+  shared: SharedState,
+  table: LeaseTable,
+  cfg: Config,
+): Promise<Worker[]> {
+  const started = await Promise.allSettled(
+    tuns.map((tun, index) => startWorker(tun, shared, table, cfg, index)),
+  );
+  const failed = started.find((r) => r.status === "rejected");
+  if (failed === undefined) return started.map((r) => (r as PromiseFulfilledResult<Worker>).value);
+  for (const r of started) if (r.status === "fulfilled") r.value.terminate();
+  throw failed.reason;
+}
+
+/** Starts the packet Worker of queue `index` and waits until it reads packets. */
 function startWorker(
   tun: LinuxTun,
   shared: SharedState,
   table: LeaseTable,
   cfg: Config,
+  index: number,
 ): Promise<Worker> {
   const worker = new Worker(new URL("./packet_worker.ts", import.meta.url).href, {
     type: "module",
   });
   const init: WorkerInit = {
     kind: "init",
-    index: 0,
+    index,
     fd: tun.fd,
     name: tun.name,
     mtuBytes: cfg.interface.mtu,

@@ -36,8 +36,10 @@ export const IFREQ_BYTES = 40;
 export const IFF_TUN = 0x0001;
 /** `ifr_flags`: no 4-byte packet-information prefix on each packet. */
 export const IFF_NO_PI = 0x1000;
-/** `ifr_flags`: one queue per open file (not used yet; see DESIGN.md). */
+/** `ifr_flags`: one queue per open file, up to 256 per device (see {@link openTunQueues}). */
 export const IFF_MULTI_QUEUE = 0x0100;
+/** Most queues a TUN device can have (`MAX_TAP_QUEUES` in the kernel). */
+export const MAX_TAP_QUEUES = 256;
 /** `TUNSETIFF = _IOW('T', 202, int)`. */
 export const TUNSETIFF = 0x400454ca;
 /** `SIOCGIFMTU`: read an interface's MTU through any socket. */
@@ -55,6 +57,11 @@ export interface OpenTunOptions {
   name: string;
   /** Open the fd with `O_NONBLOCK`: `read` then returns `-EAGAIN` when empty (default false). */
   nonBlocking?: boolean;
+  /**
+   * Set `IFF_MULTI_QUEUE` (default false): the fd is one queue of the device, and opening the
+   * same (filled-in) name again adds a queue. See {@link openTunQueues}.
+   */
+  multiQueue?: boolean;
 }
 
 /**
@@ -247,9 +254,10 @@ function tunSetIffError(name: string, code: number): SysError {
 }
 
 /**
- * Creates (or attaches to) a TUN interface with `IFF_TUN | IFF_NO_PI`.
+ * Creates (or attaches to) a TUN interface with `IFF_TUN | IFF_NO_PI` (and
+ * `IFF_MULTI_QUEUE` when asked).
  *
- * @param opts the name or `%d` template, and whether the fd is non-blocking
+ * @param opts the name or `%d` template, whether the fd is non-blocking, whether multi-queue
  * @returns the device, named as the kernel filled in the template
  * @throws {Error} when the name is over 15 bytes (before any syscall)
  * @throws {SysError} `open(/dev/net/tun)` or `ioctl(TUNSETIFF)` failures: EPERM without
@@ -263,7 +271,8 @@ function tunSetIffError(name: string, code: number): SysError {
  */
 export function openTun(opts: OpenTunOptions): LinuxTun {
   const ifr = ifreqFor(opts.name);
-  new DataView(ifr.buffer).setUint16(IFNAMSIZ, IFF_TUN | IFF_NO_PI, true);
+  const ifrFlags = IFF_TUN | IFF_NO_PI | (opts.multiQueue ? IFF_MULTI_QUEUE : 0);
+  new DataView(ifr.buffer).setUint16(IFNAMSIZ, ifrFlags, true);
   const flags = O_RDWR | O_CLOEXEC | (opts.nonBlocking ? O_NONBLOCK : 0);
   const fd = check("open(/dev/net/tun)", libc().open(cString("/dev/net/tun"), flags, 0));
   let ok = false;
@@ -277,6 +286,49 @@ export function openTun(opts: OpenTunOptions): LinuxTun {
   } finally {
     if (!ok) closeQuietly(fd);
   }
+}
+
+/**
+ * Opens a TUN interface with `queues` queues: one fd per queue, each to be read and written by
+ * its own thread.
+ *
+ * With one queue this is exactly {@link openTun} (no `IFF_MULTI_QUEUE`). With more, the first
+ * `TUNSETIFF` creates the device from the name or template with `IFF_MULTI_QUEUE`, and each
+ * further fd attaches to the name the kernel filled in (the template again would create a
+ * second device).
+ *
+ * Ordering: for a packet the kernel sends into the device, tun picks the queue by the packet's
+ * symmetric flow hash — the queue that last wrote a packet with that hash (an entry of its flow
+ * table, dropped after about 3 s without such writes), else the hash scaled to the number of
+ * queues. Either way all packets of a flow go to one queue and are read in order by one
+ * thread, and the translations that thread writes make the flow's other direction come to the
+ * same queue: queues add no reordering within a flow. (A flow can move only when its entry
+ * ages out, after one direction sent nothing for about 3 s. Fragments hash without ports, so
+ * they may take another queue than the unfragmented packets of their flow.)
+ *
+ * @param opts the name or `%d` template, whether the fds are non-blocking
+ * @param queues number of queues, 1 to 256 (the kernel's `MAX_TAP_QUEUES`)
+ * @returns the devices, one per queue, all with the same name; the interface lives while any
+ *   of their fds is open
+ * @throws {RangeError} when `queues` is not an integer from 1 to 256 (before any syscall)
+ * @throws {Error} when the name is over 15 bytes (before any syscall)
+ * @throws {SysError} like {@link openTun}, for any queue; the queues already opened are closed
+ */
+export function openTunQueues(opts: OpenTunOptions, queues: number): LinuxTun[] {
+  if (!Number.isInteger(queues) || queues < 1 || queues > MAX_TAP_QUEUES) {
+    throw new RangeError(`queues must be an integer from 1 to ${MAX_TAP_QUEUES}, got ${queues}`);
+  }
+  if (queues === 1) return [openTun({ ...opts, multiQueue: false })];
+  const out: LinuxTun[] = [openTun({ ...opts, multiQueue: true })];
+  try {
+    while (out.length < queues) {
+      out.push(openTun({ ...opts, name: out[0]!.name, multiQueue: true }));
+    }
+  } catch (e) {
+    for (const tun of out) tun.close();
+    throw e;
+  }
+  return out;
 }
 
 /**

@@ -62,8 +62,9 @@ protomask 1.x options (daemon and check-config; each wins over the file):
       --reservation-timeout <SECS>
                                 Idle seconds before a dynamic lease ends
                                 (Rules.ReservationDuration)
-      --prometheus <ADDR>, --num-queues <N>
-                                Accepted for compatibility and ignored, with
+      --num-queues <N>          TUN queues, one packet thread each
+                                (Interface.Queues)
+      --prometheus <ADDR>       Accepted for compatibility and ignored, with
                                 a warning
 
 Options of translate (each required, once):
@@ -127,7 +128,7 @@ export interface ConfigOverrides {
   reservationTimeout: string | null;
   /** `--prometheus <ADDR>`: accepted and ignored with a warning, or null. */
   prometheus: string | null;
-  /** `--num-queues <N>`: accepted and ignored with a warning, or null. */
+  /** `--num-queues <N>` (`Interface.Queues`), or null. */
   numQueues: string | null;
 }
 

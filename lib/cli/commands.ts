@@ -87,8 +87,8 @@ function section(tree: ConfigTree, name: string): ConfigTree | null {
 
 /**
  * Writes the protomask 1.x flags into a TOML-shaped tree (flags win), recording each as the
- * origin of its key so messages name the flag; a `--reservation-timeout` that is not a
- * number of seconds is a problem of its own.
+ * origin of its key so messages name the flag; a `--reservation-timeout` or `--num-queues`
+ * that is not a whole number is a problem of its own.
  */
 function applyOverrides(
   tree: ConfigTree,
@@ -143,10 +143,18 @@ function applyOverrides(
       `--prometheus '${o.prometheus}' ignored: this version has no Prometheus endpoint`,
     );
   }
-  if (o.numQueues !== null) {
-    warnings.push(
-      `--num-queues '${o.numQueues}' ignored: this version reads the TUN device through one queue`,
-    );
+  if (iface !== null && o.numQueues !== null) {
+    const v = o.numQueues;
+    if (/^[0-9]+$/.test(v)) {
+      iface.Queues = BigInt(v);
+      origins.set("Interface.Queues", { label: "--num-queues", raw: v, flag: true });
+    } else {
+      problems.push({
+        path: `--num-queues '${v}'`,
+        value: undefined,
+        message: "expected a whole number of queues",
+      });
+    }
   }
   return { problems, warnings };
 }
@@ -228,6 +236,7 @@ export interface CheckConfigSuccess extends DaemonConfigSuccess {
  * @param text the file's text
  * @param path the file name, for the format and the header line of the error message
  * @param overrides protomask 1.x flags to apply (none by default)
+ * @param cpus this machine's CPU count, to show the default `Queues` (see `formatConfig()`)
  * @returns the config, its effective TOML text, the warnings and the format, or every
  *   problem found
  * @example checkConfig('[Interface]\nPool = ["192.0.2.0/24"]\n', "a.toml").ok === true
@@ -236,9 +245,10 @@ export function checkConfig(
   text: string,
   path: string,
   overrides: ConfigOverrides = NO_OVERRIDES,
+  cpus?: number,
 ): CheckConfigSuccess | CommandFailure {
   const r = loadDaemonConfig({ text, path, overrides });
-  return r.ok ? { ...r, text: formatConfig(r.config) } : r;
+  return r.ok ? { ...r, text: formatConfig(r.config, cpus === undefined ? {} : { cpus }) } : r;
 }
 
 /** Inputs of {@link translateFile}. */

@@ -36,6 +36,7 @@ import { isInvalidSource4, isInvalidSource6, isMulticast6 } from "../addr/specia
 import { ConfigError, type ConfigProblem } from "./config_error.ts";
 import { suggestKey } from "./levenshtein.ts";
 import { describeType, tomlKey, tomlString } from "./toml_text.ts";
+import { DEFAULT_MAX_QUEUES, defaultQueues, MAX_QUEUES } from "./queues.ts";
 
 export { ConfigError, type ConfigProblem, formatConfigProblem } from "./config_error.ts";
 
@@ -60,6 +61,11 @@ export interface Config {
     address4: number;
     /** Translator's own IPv6 address, 16 bytes (`Interface.Address6`). */
     address6: Uint8Array;
+    /**
+     * TUN queues, one packet Worker each (`Interface.Queues`), or null for the default: one
+     * per CPU, at most 8, which the daemon resolves with `effectiveQueues()` (./queues.ts).
+     */
+    queues: number | null;
   };
   /** `[Rules]`: static maps and leases. */
   readonly rules: {
@@ -126,7 +132,7 @@ const MAX_U32 = 0xffffffff;
 const MAX_ICMP_RATE = 1_000_000;
 
 const TOP_KEYS = ["Interface", "Rules", "Translation"] as const;
-const INTERFACE_KEYS = ["Prefix", "Pool", "Name", "MTU", "Address4", "Address6"] as const;
+const INTERFACE_KEYS = ["Prefix", "Pool", "Name", "MTU", "Address4", "Address6", "Queues"] as const;
 const RULES_KEYS = ["MapStatic", "ReservationDuration", "StateFile"] as const;
 const TRANSLATION_KEYS = [
   "LowestIPv6MTU",
@@ -474,6 +480,7 @@ export function parseConfig(text: string, opts: { path?: string } = {}): Config 
     address6 = new Uint8Array(16);
     embedIpv4(prefix.addr, prefix.len, address4, address6, 0);
   }
+  const queues = c.field(it, "Interface", "Queues", c.integer(1, MAX_QUEUES)) ?? null;
 
   // [Rules]
   const mapItems = c.field(rt, "Rules", "MapStatic", c.indexed(c.staticMap)) ?? [];
@@ -556,10 +563,23 @@ export function parseConfig(text: string, opts: { path?: string } = {}): Config 
 
   if (c.problems.length > 0) throw new ConfigError(c.problems, errorOpts);
   return deepFreeze({
-    interface: { prefix, pool, name, mtu, address4, address6 },
+    interface: { prefix, pool, name, mtu, address4, address6, queues },
     rules: { mapStatic, reservationDurationSecs, stateFile },
     translation,
   });
+}
+
+/**
+ * The `Queues` line of {@link formatConfig}: the key when it is set; when it is left out, a
+ * comment, since the default depends on the machine (the key stays out so the text parses
+ * back to the same configuration).
+ */
+function queuesLine(queues: number | null, cpus: number | undefined): string {
+  if (queues !== null) return `Queues = ${queues}`;
+  const rule = `one per CPU, at most ${DEFAULT_MAX_QUEUES}`;
+  return cpus === undefined
+    ? `# Queues: the default, ${rule}`
+    : `# Queues = ${defaultQueues(cpus)} here: the default, ${rule}`;
 }
 
 /**
@@ -568,9 +588,11 @@ export function parseConfig(text: string, opts: { path?: string } = {}): Config 
  * result gives an equal configuration.
  *
  * @param cfg A configuration from {@link parseConfig}.
+ * @param opts `cpus`: this machine's CPU count, to show the default number of queues when
+ *   `Interface.Queues` is left out (it then appears as a comment).
  * @returns TOML text ending in a newline.
  */
-export function formatConfig(cfg: Config): string {
+export function formatConfig(cfg: Config, opts: { cpus?: number } = {}): string {
   const i = cfg.interface;
   const r = cfg.rules;
   const t = cfg.translation;
@@ -585,6 +607,7 @@ export function formatConfig(cfg: Config): string {
     `MTU = ${i.mtu}`,
     `Address4 = ${tomlString(formatIpv4(i.address4))}`,
     `Address6 = ${tomlString(formatIpv6(i.address6))}`,
+    queuesLine(i.queues, opts.cpus),
     "",
     "[Rules]",
   ];

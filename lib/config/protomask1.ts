@@ -4,15 +4,17 @@
  *
  * protomask 1.x (`src/args/protomask.rs`, struct `Config`) reads a JSON object with the keys
  * `prefix` (RFC 6052 prefix, default `64:ff9b::/96`), `pool` (IPv4 prefixes), `static_map`,
- * `reservation_timeout` (seconds, default 7200), `prometheus_bind_addr` and `queues`. Its
+ * `reservation_timeout` (seconds, default 7200), `prometheus_bind_addr` and `queues` (TUN
+ * queues, `Interface.Queues` here). Its
  * `static_map` is declared as a list of `(Ipv4Addr, Ipv6Addr)` pairs — a JSON array
  * `["192.0.2.1", "2001:db8::1"]` — while its example `config/protomask.json` writes objects
- * `{"ipv4": "192.0.2.1", "ipv6": "2001:db8::1"}`; both shapes are accepted here. Keys that
- * make no sense in this version (`prometheus_bind_addr`, `queues`) are accepted and reported
- * back as warnings; any other key is an error with a suggestion, as in the TOML path.
+ * `{"ipv4": "192.0.2.1", "ipv6": "2001:db8::1"}`; both shapes are accepted here. A key that
+ * makes no sense in this version (`prometheus_bind_addr`) is accepted and reported back as a
+ * warning; any other key is an error with a suggestion, as in the TOML path.
  *
  * The JSON is turned into the equivalent TOML-shaped tree (`[Interface] Prefix, Pool`;
- * `[Rules] MapStatic, ReservationDuration`) and validated by `parseConfig()` itself, so both
+ * `[Rules] MapStatic, ReservationDuration`, `queues` as `[Interface] Queues`) and validated by
+ * `parseConfig()` itself, so both
  * formats accept and reject exactly the same values; each problem is then renamed back to
  * the JSON key (`static_map[1].ipv4`). The same machinery ({@link KeyOrigins},
  * {@link validateTree}) lets command-line flags name themselves in messages. Pure: no I/O.
@@ -244,11 +246,10 @@ export function readProtomask1Tree(text: string): Protomask1Tree {
         }
         break;
       case "queues":
+        // null: left to the default, as when the key is absent.
         if (v !== null) {
-          warnings.push(
-            `queues = ${JSON.stringify(v)} ignored: this version reads the TUN device ` +
-              "through one queue",
-          );
+          iface.Queues = toTreeValue(v);
+          origins.set("Interface.Queues", { label: key, raw: v, flag: false });
         }
         break;
       default:
@@ -335,8 +336,8 @@ export function validateTree(input: {
  * Parses and validates a protomask 1.x JSON configuration.
  *
  * Every problem is reported at once, named by its JSON key path (`static_map[1].ipv4`),
- * with the messages of the TOML path; a JSON syntax error carries line and column. Keys
- * this version does not use (`prometheus_bind_addr`, `queues`) come back as warnings.
+ * with the messages of the TOML path; a JSON syntax error carries line and column. A key
+ * this version does not use (`prometheus_bind_addr`) comes back as a warning.
  * Settings that protomask 1.x has no key for take the TOML defaults.
  *
  * @param text the JSON text

@@ -9,8 +9,8 @@ import { formatIpv4 } from "../addr/ipv4.ts";
 import { formatIpv6 } from "../addr/ipv6.ts";
 import type { LeaseEvent } from "../lease/table.ts";
 import type { RefusalLine } from "./refusal_log.ts";
-import { COUNTER_COUNT, counterName } from "../xlat/drop.ts";
-import { COUNTER_ROW_LENGTH, IoStat } from "./shared.ts";
+import { COUNTER_COUNT, counterName, Stat } from "../xlat/drop.ts";
+import { COUNTER_ROW_LENGTH, IoStat, type SharedState } from "./shared.ts";
 
 /** Options of {@link SaveScheduler}. */
 export interface SaveSchedulerOptions {
@@ -224,5 +224,17 @@ export function nonZeroCounters(totals: Float64Array): Record<string, number> {
   for (let i = 1; i < Math.min(totals.length, COUNTER_ROW_LENGTH); i++) {
     if (totals[i]! !== 0) out[rowCounterName(i)] = totals[i]!;
   }
+  return out;
+}
+
+/**
+ * The packets each Worker received, by counter row — with several TUN queues, how the kernel
+ * spread the flows over them.
+ * @param shared the daemon's shared state
+ * @returns one count per row (Worker, queue), in row order
+ */
+export function receivedByQueue(shared: SharedState): number[] {
+  const out: number[] = [];
+  for (let r = 0; r < shared.rows; r++) out.push(shared.counterRow(r)[Stat.RECEIVED]!);
   return out;
 }

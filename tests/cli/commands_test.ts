@@ -308,16 +308,61 @@ Deno.test("loadDaemonConfig() keeps a TOML syntax error's line and column when f
   assert.match(lines[1]!, /^TOML syntax error at line \d+, column \d+: /);
 });
 
-Deno.test("loadDaemonConfig() warns about --prometheus and --num-queues rather than dropping them silently", () => {
+Deno.test("loadDaemonConfig() warns about --prometheus rather than dropping it silently", () => {
   const r = loaded({
     text: null,
     path: null,
-    overrides: flags({ poolPrefixes: ["192.0.2.0/24"], prometheus: "[::1]:8999", numQueues: "4" }),
+    overrides: flags({ poolPrefixes: ["192.0.2.0/24"], prometheus: "[::1]:8999" }),
   });
   assert.deepEqual(r.warnings, [
     "--prometheus '[::1]:8999' ignored: this version has no Prometheus endpoint",
-    "--num-queues '4' ignored: this version reads the TUN device through one queue",
   ]);
+});
+
+Deno.test("loadDaemonConfig() maps --num-queues to Interface.Queues, winning over the file", () => {
+  const alone = loaded({
+    text: null,
+    path: null,
+    overrides: flags({ poolPrefixes: ["192.0.2.0/24"], numQueues: "4" }),
+  });
+  assert.equal(alone.config.interface.queues, 4);
+  assert.deepEqual(alone.warnings, []);
+  const text = '[Interface]\nPool = ["192.0.2.0/24"]\nQueues = 2\n';
+  assert.equal(
+    loaded({ text, path: "c.toml", overrides: NO_OVERRIDES }).config.interface.queues,
+    2,
+  );
+  const over = loaded({ text, path: "c.toml", overrides: flags({ numQueues: "3" }) });
+  assert.equal(over.config.interface.queues, 3);
+  const json = loaded({
+    text: '{"pool": ["192.0.2.0/24"], "queues": 6}',
+    path: "c.json",
+    overrides: flags({ numQueues: "1" }),
+  });
+  assert.equal(json.config.interface.queues, 1);
+});
+
+Deno.test("loadDaemonConfig() names --num-queues and its value in each problem", () => {
+  const overrides = (numQueues: string) => flags({ poolPrefixes: ["192.0.2.0/24"], numQueues });
+  assert.deepEqual(failed({ text: null, path: null, overrides: overrides("0") }), [
+    "command line: 1 configuration problem:",
+    "--num-queues '0': must be an integer from 1 to 64",
+  ]);
+  assert.deepEqual(failed({ text: null, path: null, overrides: overrides("many") }), [
+    "command line: 1 configuration problem:",
+    "--num-queues 'many': expected a whole number of queues",
+  ]);
+  assert.deepEqual(failed({ text: null, path: null, overrides: overrides("65") }).slice(1), [
+    "--num-queues '65': must be an integer from 1 to 64",
+  ]);
+});
+
+Deno.test("checkConfig() prints Queues from --num-queues, and the machine's default otherwise", () => {
+  const text = '[Interface]\nPool = ["192.0.2.0/24"]\n';
+  const set = checkConfig(text, "c.toml", flags({ numQueues: "5" }), 2);
+  assert.ok(set.ok && set.text.split("\n").includes("Queues = 5"), set.ok ? set.text : set.message);
+  const unset = checkConfig(text, "c.toml", NO_OVERRIDES, 4);
+  assert.ok(unset.ok && unset.text.includes("# Queues = 4 here: the default"));
 });
 
 Deno.test("loadDaemonConfig() with no file and no --pool-prefix names the missing flag", () => {

@@ -189,7 +189,9 @@ Deno.test("main.ts check-config prints the effective configuration", async () =>
   await withFiles(async (dir) => {
     const r = await runMain("check-config", `${dir}/c.toml`);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, formatConfig(parseConfig(CONFIG_TEXT)));
+    const cpus = navigator.hardwareConcurrency;
+    assert.equal(r.stdout, formatConfig(parseConfig(CONFIG_TEXT), { cpus }));
+    assert.match(r.stdout, /^# Queues = \d+ here: the default, one per CPU, at most 8$/m);
     assert.equal(r.stderr, "");
   });
 });
@@ -213,7 +215,10 @@ Deno.test("main.ts check-config applies the protomask 1.x flags as the daemon do
       'Pool = ["198.18.0.0/24"]\nName = "nat64"',
     );
     assert.notEqual(expected, CONFIG_TEXT);
-    assert.equal(r.stdout, formatConfig(parseConfig(expected)));
+    assert.equal(
+      r.stdout,
+      formatConfig(parseConfig(expected), { cpus: navigator.hardwareConcurrency }),
+    );
     assert.deepEqual(warnings(r.stderr), [
       "--prometheus '[::1]:8999' ignored: this version has no Prometheus endpoint",
     ]);
@@ -232,6 +237,16 @@ Deno.test("main.ts check-config of a 1.x JSON file prints the warnings about key
     assert.deepEqual(warnings(r.stderr), [
       'prometheus_bind_addr = "[::1]:8999" ignored: this version has no Prometheus endpoint',
     ]);
+  });
+});
+
+Deno.test("main.ts check-config applies the protomask 1.x flags, as its usage says", async () => {
+  await withFiles(async (dir) => {
+    const r = await runMain("check-config", `${dir}/c.toml`, "--num-queues", "3", "-i", "x%d");
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.split("\n");
+    assert.ok(lines.includes("Queues = 3"), r.stdout);
+    assert.ok(lines.includes('Name = "x%d"'), r.stdout);
   });
 });
 

@@ -50,9 +50,9 @@ Deno.test("parseProtomask1Json() loads upstream's example config into the expect
   assert.equal(config.rules.reservationDurationSecs, 7200);
   assert.equal(config.interface.name, "nat64i%d", "no JSON key for it: the TOML default");
   assert.ok(Object.isFrozen(config.rules.mapStatic));
+  assert.equal(config.interface.queues, 10, "queues is Interface.Queues");
   assert.deepEqual(warnings, [
     'prometheus_bind_addr = "[::1]:8999" ignored: this version has no Prometheus endpoint',
-    "queues = 10 ignored: this version reads the TUN device through one queue",
   ]);
 });
 
@@ -63,7 +63,7 @@ Pool = ["192.0.2.0/24"]
 [Rules]
 MapStatic = [{ v4 = "192.0.2.1", v6 = "2001:db8::1" }]
 ReservationDuration = 7200
-`;
+`.replace("[Rules]", "Queues = 10\n[Rules]");
   const json = parseProtomask1Json(UPSTREAM_EXAMPLE).config;
   assert.equal(formatConfig(json), formatConfig(parseConfig(toml)));
 });
@@ -89,6 +89,20 @@ Deno.test("parseProtomask1Json() fills upstream's defaults for absent keys and w
     '{"pool": ["198.51.100.0/24"], "prometheus_bind_addr": null, "queues": null}',
   );
   assert.deepEqual(nulls.warnings, []);
+  assert.equal(nulls.config.interface.queues, null, "queues: null is the default");
+});
+
+Deno.test("parseProtomask1Json() checks queues as Interface.Queues, named as the JSON key", () => {
+  assert.equal(
+    parseProtomask1Json('{"pool": ["192.0.2.0/24"], "queues": 1}').config.interface.queues,
+    1,
+  );
+  assert.deepEqual(problems('{"pool": ["192.0.2.0/24"], "queues": 0}'), [
+    "queues = 0: must be an integer from 1 to 64",
+  ]);
+  assert.deepEqual(problems('{"pool": ["192.0.2.0/24"], "queues": "4"}'), [
+    'queues = "4": expected an integer from 1 to 64, got a string',
+  ]);
 });
 
 Deno.test("parseProtomask1Json() names each bad value by its JSON key path, all in one message", () => {

@@ -11,8 +11,10 @@ Deno.test("every TOML config shown in the README parses", () => {
 });
 
 Deno.test("the README's config table documents every key the config accepts", () => {
-  // formatConfig writes every key with its effective value (StateFile only when set).
-  const cfg = parseConfig('[Interface]\nPool = ["192.0.2.0/24"]\n[Rules]\nStateFile = "/x"\n');
+  // formatConfig writes every key with its effective value (Queues and StateFile only when set).
+  const cfg = parseConfig(
+    '[Interface]\nPool = ["192.0.2.0/24"]\nQueues = 2\n[Rules]\nStateFile = "/x"\n',
+  );
   const effective = parse(formatConfig(cfg)) as Record<string, Record<string, unknown>>;
   const keys = Object.entries(effective).flatMap(([section, t]) =>
     Object.keys(t).map((k) => `${section}.${k}`)

@@ -5,6 +5,7 @@ import {
   describeRefusal,
   newDaemonCounters,
   nonZeroCounters,
+  receivedByQueue,
   SaveScheduler,
 } from "../../lib/daemon/report.ts";
 import { COUNTER_ROW_LENGTH, IoStat, SharedState } from "../../lib/daemon/shared.ts";
@@ -108,6 +109,18 @@ Deno.test("SharedState sums every Worker's counters and nonZeroCounters() names 
   const totals = s.sumCounters();
   assert.equal(totals.length, COUNTER_ROW_LENGTH);
   assert.deepEqual(nonZeroCounters(totals), { truncated: 1, received: 7, tun_write_errors: 2 });
+  assert.deepEqual(receivedByQueue(s), [3, 4], "each Worker's row on its own");
+});
+
+Deno.test("SharedState sized for N queues has N counter rows, each its own memory", () => {
+  const s = SharedState.create(4);
+  assert.equal(s.rows, 4);
+  const attached = SharedState.attach(s.buffer);
+  assert.equal(attached.rows, 4);
+  for (let q = 0; q < 4; q++) attached.counterRow(q)[Stat.RECEIVED] = 10 * (q + 1);
+  assert.deepEqual(receivedByQueue(s), [10, 20, 30, 40]);
+  assert.equal(s.sumCounters()[Stat.RECEIVED], 100);
+  assert.throws(() => s.counterRow(4), /out of 0..3/);
 });
 
 Deno.test("SharedState: a Worker's attached view sees the generation, stop flag and clock", () => {

@@ -59,3 +59,16 @@ Deno.test("restartOnlyChanges() names Interface.Name and Rules.StateFile", () =>
   assert.deepEqual(restartOnlyChanges(a, b), ["Interface.Name", "Rules.StateFile"]);
   assert.deepEqual(restartOnlyChanges(a, parseConfig(TOML)), []);
 });
+
+Deno.test("restartOnlyChanges() names Interface.Queues: set, changed or left to the default", () => {
+  const unset = parseConfig(TOML);
+  const two = parseConfig(TOML.replace("[Rules]", "Queues = 2\n[Rules]"));
+  const four = parseConfig(TOML.replace("[Rules]", "Queues = 4\n[Rules]"));
+  assert.deepEqual(restartOnlyChanges(unset, two), ["Interface.Queues"]);
+  assert.deepEqual(restartOnlyChanges(two, four), ["Interface.Queues"]);
+  assert.deepEqual(restartOnlyChanges(four, unset), ["Interface.Queues"]);
+  assert.deepEqual(
+    restartOnlyChanges(two, parseConfig(TOML.replace("[Rules]", "Queues = 2\n[Rules]"))),
+    [],
+  );
+});

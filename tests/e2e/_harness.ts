@@ -4,7 +4,9 @@
  * themselves; never shipped), the clients' tools, and a test wrapper that skips visibly when
  * not root or a tool is missing and always tears the namespaces down.
  *
- * `PROTOMASK_E2E_TRANSLATOR=tayga deno test -A tests/e2e` runs the suite against TAYGA.
+ * `PROTOMASK_E2E_TRANSLATOR=tayga deno test -A tests/e2e` runs the suite against TAYGA;
+ * `PROTOMASK_TEST_QUEUES=2 deno test -A tests/e2e` runs every protomask in it with
+ * `Interface.Queues = 2` (the default: the config leaves Queues out, one per CPU up to 8).
  *
  * @module
  */
@@ -37,6 +39,21 @@ export const TRANSLATOR: TranslatorKind = Deno.env.get("PROTOMASK_E2E_TRANSLATOR
   ? "tayga"
   : "protomask";
 
+/**
+ * `Interface.Queues` for every protomask configuration the suite writes, from
+ * PROTOMASK_TEST_QUEUES (1 to 64), or null to leave the key out.
+ */
+export const TEST_QUEUES: number | null = testQueues(Deno.env.get("PROTOMASK_TEST_QUEUES"));
+
+function testQueues(text: string | undefined): number | null {
+  if (text === undefined || text === "") return null;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 64) {
+    throw new Error(`PROTOMASK_TEST_QUEUES must be an integer from 1 to 64, got '${text}'`);
+  }
+  return n;
+}
+
 /** The default dynamic pool (a /28: 14 addresses, .17 to .30). */
 export const POOL = "192.0.2.16/28";
 
@@ -52,6 +69,8 @@ export interface XlatSettings {
   stateFile?: string | null;
   /** Interface.MTU. */
   mtu?: number;
+  /** Interface.Queues (protomask only; default {@link TEST_QUEUES}, null leaves it out). */
+  queues?: number | null;
   /** Pass -v to protomask. */
   verbose?: boolean;
   /** More `[Interface]` keys (protomask only), e.g. `{ Offload: true }`. */
@@ -71,6 +90,7 @@ export interface XlatSettings {
  */
 export function protomaskToml(s: XlatSettings): string {
   const q = (v: string) => JSON.stringify(v);
+  const queues = s.queues === undefined ? TEST_QUEUES : s.queues;
   const lines = [
     "[Interface]",
     `Prefix = ${q(PREFIX)}`,
@@ -78,6 +98,7 @@ export function protomaskToml(s: XlatSettings): string {
     `Address4 = ${q(ADDRESS4)}`,
     `MTU = ${s.mtu ?? 1500}`,
     ...Object.entries(s.interfaceKeys ?? {}).map(([k, v]) => `${k} = ${JSON.stringify(v)}`),
+    ...(queues === null ? [] : [`Queues = ${queues}`]),
     "",
     "[Rules]",
     `MapStatic = [${
@@ -242,7 +263,11 @@ export function e2eTest(
   }
   if (reason) console.warn(`SKIPPED e2e "${name}": ${reason}`);
   Deno.test({
-    name: `e2e (${TRANSLATOR}): ${name}`,
+    name: `e2e (${TRANSLATOR}${
+      TRANSLATOR === "protomask" && TEST_QUEUES !== null
+        ? `, PROTOMASK_TEST_QUEUES=${TEST_QUEUES}`
+        : ""
+    }): ${name}`,
     ignore: reason !== null,
     fn: async (t) => {
       const topo = await Topology.create(opts.topology);
@@ -401,6 +426,7 @@ export interface UdpOutcome {
  * @param c The client.
  * @param port Server port.
  * @param sizes Datagram sizes.
+ * @param opts `socketEach`: send each datagram from a socket of its own (a flow of its own).
  * @returns One outcome per size.
  */
 export async function udpExchange(
@@ -408,6 +434,7 @@ export async function udpExchange(
   c: Client,
   port: number,
   sizes: number[],
+  opts: { socketEach?: boolean } = {},
 ): Promise<UdpOutcome[]> {
   const r = await topo.exec(c.ns, [
     Deno.execPath(),
@@ -416,6 +443,7 @@ export async function udpExchange(
     "--no-prompt",
     "--allow-net",
     repoPath("tests/e2e/_udp_client.ts"),
+    ...(opts.socketEach ? ["--socket-each"] : []),
     SERVER6,
     String(port),
     ...sizes.map(String),

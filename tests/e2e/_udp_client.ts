@@ -1,7 +1,9 @@
 /**
- * `deno run --allow-net _udp_client.ts HOST PORT SIZE...`: sends one UDP datagram of each SIZE
- * (a fixed byte pattern) to [HOST]:PORT from one socket, waits up to 2 s for the answer after
- * each, and prints one JSON line per datagram: `{"size", "result", "replyBytes", "equal"}`.
+ * `deno run --allow-net _udp_client.ts [--socket-each] HOST PORT SIZE...`: sends one UDP
+ * datagram of each SIZE (a fixed byte pattern) to [HOST]:PORT from one socket — or, with
+ * `--socket-each`, each from a socket of its own, so each is a flow of its own (its own source
+ * port) — waits up to 2 s for the answer after each, and prints one JSON line per datagram:
+ * `{"size", "result", "replyBytes", "equal"}`.
  * Run inside a client namespace by tests/e2e/_harness.ts (udpExchange).
  *
  * @module
@@ -9,27 +11,38 @@
 
 import dgram from "node:dgram";
 
-const [host, portText, ...sizeTexts] = Deno.args;
+const socketEach = Deno.args[0] === "--socket-each";
+const [host, portText, ...sizeTexts] = Deno.args.slice(socketEach ? 1 : 0);
 if (!host || !portText) {
-  console.error("usage: _udp_client.ts HOST PORT SIZE...");
+  console.error("usage: _udp_client.ts [--socket-each] HOST PORT SIZE...");
   Deno.exit(2);
 }
 const port = Number(portText);
-const sock = dgram.createSocket("udp6");
 const replies: Uint8Array[] = [];
 let wake: (() => void) | null = null;
-sock.on("message", (msg) => {
-  replies.push(new Uint8Array(msg));
-  wake?.();
-});
 let lastError: string | null = null;
-sock.on("error", (e: NodeJS.ErrnoException) => {
-  lastError = e.code ?? e.message;
-  wake?.();
-});
-await new Promise<void>((resolve) => sock.bind(0, "::", resolve));
 
+/** A bound socket that records what it receives in `replies`. */
+async function openSocket(): Promise<dgram.Socket> {
+  const s = dgram.createSocket("udp6");
+  s.on("message", (msg) => {
+    replies.push(new Uint8Array(msg));
+    wake?.();
+  });
+  s.on("error", (e: NodeJS.ErrnoException) => {
+    lastError = e.code ?? e.message;
+    wake?.();
+  });
+  await new Promise<void>((resolve) => s.bind(0, "::", resolve));
+  return s;
+}
+
+let sock = await openSocket();
 for (const sizeText of sizeTexts) {
+  if (socketEach && sizeText !== sizeTexts[0]) {
+    sock.close();
+    sock = await openSocket();
+  }
   const size = Number(sizeText);
   const payload = new Uint8Array(size);
   for (let i = 0; i < size; i++) payload[i] = (i * 7 + 1) & 0xff;

@@ -4,7 +4,8 @@
 // code under test runs in this separate process rather than inside `deno test`.
 //
 // Every wait here is bounded; the TUN disappears when this process exits.
-import { openTun } from "../../ffi/tun.ts";
+import dgram from "node:dgram";
+import { type LinuxTun, openTun, openTunQueues } from "../../ffi/tun.ts";
 import { setUpInterface } from "../../ffi/netlink.ts";
 import { SysError } from "../../ffi/libc.ts";
 import { parseIpv4, parseIpv4Prefix } from "../../lib/addr/ipv4.ts";
@@ -160,14 +161,130 @@ function run(scenario: string, args: string[]): Record<string, unknown> {
         setup.undo();
       }
     }
+    case "queues-fail": {
+      // The kernel allows 256 queues: with 255 open, asking for 2 more opens the 256th and
+      // fails on the next (E2BIG); the 256th must be closed again.
+      const held = openTunQueues({ name: args[0]! }, 255);
+      try {
+        const before = [...Deno.readDirSync("/proc/self/fd")].length;
+        try {
+          openTunQueues({ name: held[0]!.name }, 2);
+          return { opened: true };
+        } catch (e) {
+          const after = [...Deno.readDirSync("/proc/self/fd")].length;
+          // Had the 256th queue stayed open, this would fail with E2BIG too.
+          using _last = openTun({ name: held[0]!.name, multiQueue: true });
+          return { ...errorInfo(e), fdsLeaked: after - before, reopened: true };
+        }
+      } finally {
+        for (const t of held) t.close();
+      }
+    }
+    case "queues-busy": {
+      // Queues on a name a single-queue device holds: the flags differ, EINVAL.
+      using single = openTun({ name: args[0]! });
+      try {
+        openTunQueues({ name: single.name }, 2);
+        return { opened: true };
+      } catch (e) {
+        return errorInfo(e);
+      }
+    }
     default:
       throw new Error(`unknown scenario ${scenario}`);
   }
 }
 
+/** A UDP datagram from PEER6:`sport` to ADDRESS6:`dport`, checksummed. */
+function udpDatagram(sport: number, dport: number, payload: Uint8Array): Uint8Array {
+  const len = 8 + payload.length;
+  const p = new Uint8Array(40 + len);
+  const v = new DataView(p.buffer);
+  v.setUint32(0, 0x60000000);
+  v.setUint16(4, len);
+  p[6] = 17;
+  p[7] = 64;
+  p.set(PEER6, 8);
+  p.set(ADDRESS6, 24);
+  v.setUint16(40, sport);
+  v.setUint16(42, dport);
+  v.setUint16(44, len);
+  p.set(payload, 48);
+  v.setUint16(46, checksum(p, 40, len, sumBytes(p, 8, 32, 0) + len + 17));
+  return p;
+}
+
+/**
+ * Writes a UDP datagram to the echo socket at ADDRESS6:`port` on queue `q` (resent every
+ * 200 ms while the kernel finishes the new address) and returns the index of the queue the
+ * echoed datagram is read from, or -1 after 3 s.
+ */
+async function udpThrough(tuns: LinuxTun[], q: number, sport: number, port: number) {
+  const pkt = udpDatagram(sport, port, new TextEncoder().encode(`queue ${q}`));
+  const buf = new Uint8Array(2048);
+  let resendAt = 0;
+  const deadline = Date.now() + 3000;
+  while (Date.now() < deadline) {
+    if (Date.now() >= resendAt) {
+      buf.set(pkt, 100);
+      tuns[q]!.write(buf, 100, pkt.length);
+      resendAt = Date.now() + 200;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5)); // let the echo socket answer
+    for (let i = 0; i < tuns.length; i++) {
+      if (!tuns[i]!.waitReadable(0)) continue;
+      const n = tuns[i]!.read(buf, 0, buf.length);
+      const isUdp = n >= 48 && (buf[0]! >> 4) === 6 && buf[6] === 17;
+      if (isUdp && new DataView(buf.buffer).getUint16(42) === sport) return i;
+    }
+  }
+  return -1;
+}
+
+/**
+ * Opens `args[1]` queues on `args[0]`, reports what sysfs shows, and sends one UDP flow through
+ * each queue to an echo socket: tun steers the answer of a flow to the queue that last wrote it.
+ */
+async function queuesScenario(args: string[]): Promise<Record<string, unknown>> {
+  const tuns = openTunQueues({ name: args[0]!, nonBlocking: true }, Number(args[1]));
+  const PORT = 5000;
+  const echo = dgram.createSocket("udp6");
+  echo.on("message", (msg, from) => echo.send(msg, from.port, from.address));
+  try {
+    const name = tuns[0]!.name;
+    const info = {
+      names: tuns.map((t) => t.name),
+      fds: tuns.map((t) => t.fd),
+      tunFlags: Deno.readTextFileSync(`/sys/class/net/${name}/tun_flags`).trim(),
+      queueDirs: [...Deno.readDirSync(`/sys/class/net/${name}/queues`)].map((e) => e.name).sort(),
+    };
+    const setup = setUpInterface({
+      name,
+      mtuBytes: 1400,
+      addresses: [ADDRESS4, ADDRESS6],
+      routes4: [],
+      routes6: [parseIpv6Prefix("2001:db8::/64")!],
+    });
+    try {
+      await new Promise<void>((resolve) => echo.bind(PORT, "64:ff9b::c000:8", resolve));
+      // One flow written on queue 0, then on each queue in turn, then on queue 0 again.
+      const order = [...tuns.keys(), 0];
+      const replyQueue: number[] = [];
+      for (const q of order) replyQueue.push(await udpThrough(tuns, q, 40000, PORT));
+      return { ...info, wroteOn: order, replyQueue };
+    } finally {
+      setup.undo();
+    }
+  } finally {
+    echo.close();
+    for (const t of tuns) t.close();
+  }
+}
+
 const [scenario, ...rest] = Deno.args;
 try {
-  console.log(JSON.stringify(run(scenario ?? "", rest)));
+  const result = scenario === "queues" ? await queuesScenario(rest) : run(scenario ?? "", rest);
+  console.log(JSON.stringify(result));
 } catch (e) {
   console.log(JSON.stringify({ uncaught: true, ...errorInfo(e) }));
 }

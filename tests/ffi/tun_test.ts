@@ -62,12 +62,16 @@ async function withNetns(fn: (ns: string) => Promise<void>): Promise<void> {
   }
 }
 
-/** Runs a probe scenario in `ns`, optionally under a command prefix (e.g. setpriv). */
+/**
+ * Runs a probe scenario in `ns`, optionally under a command prefix (e.g. setpriv), with the
+ * daemon's permissions or, for scenarios that read /proc/self or /sys (`allowAll`), with -A.
+ */
 async function probe(
   ns: string,
   scenario: string,
   args: string[],
   prefix: string[] = [],
+  allowAll = false,
 ): Promise<Record<string, unknown>> {
   const out = await ok("ip", [
     "netns",
@@ -77,9 +81,7 @@ async function probe(
     Deno.execPath(),
     "run",
     "--quiet",
-    "--allow-ffi",
-    "--allow-run=ip",
-    "--allow-read",
+    ...(allowAll ? ["--allow-all"] : ["--allow-ffi", "--allow-run=ip", "--allow-read"]),
     PROBE,
     scenario,
     ...args,
@@ -251,5 +253,68 @@ Deno.test({
       assert.equal(r.payload, "protomask ffi round trip");
       assert.equal(r.checksumValid, true);
       assert.equal(r.afterClose, -9, "read() after close() returns -EBADF");
+    }),
+});
+
+Deno.test({
+  name:
+    "openTunQueues() with 2 queues opens two fds on one multi-queue device, and the kernel steers a flow to the queue that wrote it",
+  ...opts,
+  fn: () =>
+    withNetns(async (ns) => {
+      const r = await probe(ns, "queues", ["pmmq%d", "2"], [], true);
+      assert.equal(r.uncaught, undefined, JSON.stringify(r));
+      assert.deepEqual(r.names, ["pmmq0", "pmmq0"], "the second fd attaches to the filled-in name");
+      const fds = r.fds as number[];
+      assert.notEqual(fds[0], fds[1]);
+      assert.equal(Number(r.tunFlags) & 0x0100, 0x0100, `IFF_MULTI_QUEUE in ${r.tunFlags}`);
+      assert.deepEqual(r.queueDirs, ["rx-0", "rx-1", "tx-0", "tx-1"]);
+      // tun's flow table steers a flow to the queue that last wrote it: the answer to a UDP
+      // datagram written on queue i is read from queue i (the same flow, moved each time).
+      assert.deepEqual(r.replyQueue, r.wroteOn);
+      assert.deepEqual(r.wroteOn, [0, 1, 0]);
+      // The device goes with the last of its fds.
+      assert.deepEqual((await ipJson(ns, ["link", "show"])).map((l) => l.ifname), ["lo"]);
+    }),
+});
+
+Deno.test({
+  name:
+    "openTunQueues() with 1 queue opens the device exactly as openTun() does, without IFF_MULTI_QUEUE",
+  ...opts,
+  fn: () =>
+    withNetns(async (ns) => {
+      const r = await probe(ns, "queues", ["pmsq%d", "1"], [], true);
+      assert.equal(r.uncaught, undefined, JSON.stringify(r));
+      assert.deepEqual(r.names, ["pmsq0"]);
+      assert.equal(Number(r.tunFlags), 0x1001, "IFF_TUN | IFF_NO_PI only");
+      assert.deepEqual(r.queueDirs, ["rx-0", "tx-0"]);
+      assert.deepEqual(r.replyQueue, [0, 0]);
+    }),
+});
+
+Deno.test({
+  name: "openTunQueues() that fails after opening a queue closes what it opened",
+  ...opts,
+  fn: () =>
+    withNetns(async (ns) => {
+      const r = await probe(ns, "queues-fail", ["pmqf%d"], [], true);
+      assert.equal(r.sys, true, JSON.stringify(r));
+      assert.equal(r.errno, 7, "E2BIG: the kernel's 256 queues are taken");
+      assert.match(String(r.error), /^ioctl\(TUNSETIFF, pmqf0\)/);
+      assert.equal(r.fdsLeaked, 0);
+      assert.equal(r.reopened, true, "the 256th queue was free again");
+    }),
+});
+
+Deno.test({
+  name: "openTunQueues() on a name a single-queue device holds fails with EINVAL",
+  ...opts,
+  fn: () =>
+    withNetns(async (ns) => {
+      const r = await probe(ns, "queues-busy", ["pmqb%d"]);
+      assert.equal(r.sys, true, JSON.stringify(r));
+      assert.equal(r.code, "EINVAL");
+      assert.match(String(r.error), /ioctl\(TUNSETIFF, pmqb0\): EINVAL/);
     }),
 });

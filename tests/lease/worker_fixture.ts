@@ -16,6 +16,8 @@ interface Job {
   from: number;
   count: number;
   now: number;
+  /** Host numbers to allocate, in this order, instead of `from .. from + count`. */
+  hosts?: number[];
 }
 
 /** The Worker global, typed locally so the file checks under either lib. */
@@ -27,13 +29,14 @@ const scope = self as unknown as {
 
 scope.onmessage = (e: MessageEvent<Job>) => {
   const { sab, gate, opts, from, count, now } = e.data;
+  const hosts = e.data.hosts ?? Array.from({ length: count }, (_, i) => from + i);
   const table = LeaseTable.attach(sab, opts);
   const g = new Int32Array(gate);
   scope.postMessage("ready");
   Atomics.wait(g, 1, 0, 5000); // until "go" (bounded)
   const got: number[] = [];
-  for (let i = from; i < from + count; i++) {
-    got.push(table.v4For6(hostBytes(i), 0, now, LEASE_ALLOCATE | LEASE_REFRESH));
+  for (const h of hosts) {
+    got.push(table.v4For6(hostBytes(h), 0, now, LEASE_ALLOCATE | LEASE_REFRESH));
   }
   scope.postMessage(got);
   scope.close();
