@@ -12,6 +12,7 @@ import { attachTun } from "../ffi/tun.ts";
 import { LOOP_RELOAD, PacketLoop } from "../lib/daemon/loop.ts";
 import type { FromWorker, ToWorker, WorkerInit } from "../lib/daemon/messages.ts";
 import { SharedState } from "../lib/daemon/shared.ts";
+import { warmUp } from "../lib/daemon/warmup.ts";
 import { LeaseTable } from "../lib/lease/table.ts";
 import { XlatContext } from "../lib/xlat/context.ts";
 import { engineSettings } from "../lib/xlat/settings.ts";
@@ -45,6 +46,8 @@ async function run(init: WorkerInit): Promise<string> {
   const device = attachTun(init.fd, init.name, init.mtuBytes);
   const loop = new PacketLoop(device, ctx, shared);
   loop.generation = init.generation;
+  // Compile the engine before the first real packet (lib/daemon/warmup.ts): ~50 ms here.
+  warmUp(ctx);
   post({ kind: "ready", index: init.index });
   // The main thread owns the fd and closes it; this Worker never does (a second close could
   // hit an fd number reused in between).
