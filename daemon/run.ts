@@ -21,6 +21,7 @@
 import { getLogger } from "@logtape/logtape";
 import { dirname } from "node:path";
 import { type InterfaceSetup, setUpInterface } from "../ffi/netlink.ts";
+import { readSmallFile } from "../ffi/libc.ts";
 import { type LinuxTun, openTunQueues } from "../ffi/tun.ts";
 import { formatIpv4, formatIpv4Prefix } from "../lib/addr/ipv4.ts";
 import { formatIpv6, formatIpv6Prefix } from "../lib/addr/ipv6.ts";
@@ -43,6 +44,7 @@ import {
   type TunRoutes,
 } from "../lib/daemon/routes.ts";
 import { SharedState } from "../lib/daemon/shared.ts";
+import { CHECKED_SYSCTLS, type SysctlReading, sysctlWarnings } from "../lib/daemon/sysctl.ts";
 import { decodeLeaseFile, encodeLeaseFile } from "../lib/lease/persist.ts";
 import { LeaseTable } from "../lib/lease/table.ts";
 import { leaseTableOptions } from "../lib/xlat/settings.ts";
@@ -156,6 +158,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     leases: table.size,
     stateFile,
   });
+
+  for (const warning of sysctlWarnings(readSysctls())) {
+    log.warn("{warning}", { event: "sysctl", warning });
+  }
 
   // ---- the running daemon --------------------------------------------------------------------
   let stopping = false;
@@ -430,6 +436,19 @@ function logLostEvents(lost: number, total: number): void {
 }
 
 /** Reads the lease file into `table`, logging what was dropped and why. */
+/** Reads the sysctls a gateway needs (CHECKED_SYSCTLS) through libc; a failure is a reading too. */
+function readSysctls(): SysctlReading[] {
+  const out: SysctlReading[] = [];
+  for (const s of CHECKED_SYSCTLS) {
+    try {
+      out.push({ value: readSmallFile(s.path) });
+    } catch (e) {
+      out.push({ error: message(e) });
+    }
+  }
+  return out;
+}
+
 async function restoreLeases(table: LeaseTable, path: string): Promise<void> {
   let text: string | null;
   try {

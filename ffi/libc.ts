@@ -400,6 +400,32 @@ export function cString(s: string): Uint8Array<ArrayBuffer> {
 }
 
 /**
+ * Reads a small file (a sysctl under /proc/sys, say) through libc: Deno's own file API asks
+ * for `--allow-all` to read anything under /proc or /sys, while the daemon already holds
+ * `--allow-ffi`, which is all-powerful anyway. For setup code, not the hot path.
+ *
+ * @param path the file
+ * @param maxBytes most bytes read (default 4096)
+ * @returns the text read
+ * @throws {SysError} when the file cannot be opened or read
+ */
+export function readSmallFile(path: string, maxBytes = 4096): string {
+  const lib = libc();
+  const fd = check(`open(${path})`, lib.open(cString(path), O_CLOEXEC, 0));
+  try {
+    const buf = new Uint8Array(maxBytes);
+    const iov = new IoVec();
+    iov.set(0, buf, 0, maxBytes);
+    let n = readVec(fd, iov, 1);
+    if (n < 0) throw new SysError(`read(${path})`, -n);
+    n = Math.min(n, maxBytes);
+    return new TextDecoder().decode(buf.subarray(0, n));
+  } finally {
+    lib.close(fd);
+  }
+}
+
+/**
  * Checks the result of a setup call and throws on failure.
  *
  * @param call name of the call for the message, e.g. `"open(/dev/net/tun)"`
