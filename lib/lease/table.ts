@@ -202,6 +202,11 @@ const H_EV_WAIT_MS = 15;
 const H_EV_WAITS = 16;
 /** Allocations refused because the ring stayed full for `eventWaitMs`. */
 const H_EV_WAIT_REFUSALS = 17;
+/**
+ * 1 after a wait for room timed out, until the next drain: later allocations are refused at
+ * once instead of each waiting again, so a stalled main thread costs a Worker one wait.
+ */
+const H_EV_STALLED = 18;
 const HEADER_CELLS = 20;
 const MAGIC = 0x4c454153; // "LEAS"
 
@@ -768,8 +773,11 @@ export class LeaseTable implements LeaseLookup {
     } finally {
       this.#unlock();
     }
-    // Wakes an allocation waiting for room (lossless mode).
-    if (out.length > 0) Atomics.notify(h, H_EV_READ);
+    // Wakes an allocation waiting for room (lossless mode); allocations may wait again.
+    if (out.length > 0) {
+      Atomics.store(h, H_EV_STALLED, 0);
+      Atomics.notify(h, H_EV_READ);
+    }
     return out;
   }
 
@@ -1014,7 +1022,9 @@ export class LeaseTable implements LeaseLookup {
    * The allocating slow path of `v4For6`. In lossless mode, when the event ring has no room
    * for the lease's record (and for the expiry of the host's own expired lease), it waits for
    * the main thread to drain — at most `eventWaitMs` in 1 ms steps, the lock released — and
-   * refuses the lease after that.
+   * refuses the lease after that; until the next drain, further allocations that find no room
+   * are refused without waiting (a stalled main thread costs a Worker one wait, not one per
+   * new host).
    */
   #allocate(w0: number, w1: number, w2: number, w3: number, now: number, flags: number): number {
     const h = this.#h;
@@ -1046,11 +1056,12 @@ export class LeaseTable implements LeaseLookup {
       }
       const read = h[H_EV_READ]!;
       this.#unlock();
-      if (waited === 0) Atomics.add(h, H_EV_WAITS, 1);
-      if (waited >= waitMs) {
+      if (waited >= waitMs || Atomics.load(h, H_EV_STALLED) === 1) {
+        Atomics.store(h, H_EV_STALLED, 1);
         Atomics.add(h, H_EV_WAIT_REFUSALS, 1);
         return MAP_EXHAUSTED;
       }
+      if (waited === 0) Atomics.add(h, H_EV_WAITS, 1);
       // Wake the main thread (it drains on the signal), then wait for it to move the cursor.
       Atomics.add(h, H_EV_SIGNAL, 1);
       Atomics.notify(h, H_EV_SIGNAL);

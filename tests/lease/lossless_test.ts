@@ -30,6 +30,12 @@ Deno.test("a full lossless ring refuses a new lease after a bounded wait instead
   assert.equal(t.eventsLost, 0);
   assert.equal(t.eventWaits, 1);
   assert.equal(t.eventWaitRefusals, 1);
+  // Until the main thread drains, further new hosts are refused without another wait.
+  const again = performance.now();
+  for (let i = 0; i < 50; i++) assert.equal(to4(t, host(100 + i), 1, ALLOC), MAP_EXHAUSTED);
+  assert.ok(performance.now() - again < 500, "each refusal waited again");
+  assert.equal(t.eventWaits, 1);
+  assert.equal(t.eventWaitRefusals, 51);
   // Existing leases are looked up without waiting.
   assert.equal(to4(t, host(2), 2, ALLOC), "192.0.2.3");
   assert.deepEqual(t.drainEvents().map((e) => e.kind), [
