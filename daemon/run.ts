@@ -440,6 +440,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       () => (reloading = reloading.then(async () => {
         // For logrotate: lines so far go to the (renamed) file, later ones to a new one.
         if (mapping !== null && !stopping) {
+          drainAll(); // events recorded before the signal belong in the old file
           await mapping.reopen();
           log.info("mapping log {path} reopened", {
             event: "mapping-log-reopened",
