@@ -167,6 +167,7 @@ e2eTest("the lease audit log keeps up with bursts and rate-limits refusals", {
         assert.equal(l.reason, "pool exhausted");
       }
       assert.equal(refused.reduce((n, l) => n + (l.count as number), 0), counters.pool_exhausted);
+      console.log(`refused lines:\n${refused.map((l) => JSON.stringify(l)).join("\n")}`);
     },
   );
 });
