@@ -21,6 +21,7 @@ async function openAppend(path: string): Promise<Deno.FsFile> {
 
 /** The open audit log file. */
 export class MappingLogFile {
+  /** The `Logging.MappingLog` path (reopened by {@link MappingLogFile.reopen}). */
   readonly path: string;
   #file: Deno.FsFile;
   #pending: string[] = [];

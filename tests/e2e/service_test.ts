@@ -16,7 +16,7 @@
  */
 
 import assert from "node:assert/strict";
-import { e2eTest, ping6, protomaskToml, repoPath, run, SERVER6, skipReason } from "./_harness.ts";
+import { e2eTest, ping6, protomaskToml, repoPath, run, SERVER6 } from "./_harness.ts";
 
 const UNIT = repoPath("examples/protomask.service");
 /** A uid in systemd's DynamicUser range (61184–65519) that no account uses. */
