@@ -28,6 +28,13 @@ import { formatIpv6, formatIpv6Prefix } from "../lib/addr/ipv6.ts";
 import type { Config } from "../lib/config/config.ts";
 import { effectiveQueues } from "../lib/config/queues.ts";
 import type { FromWorker, WorkerInit, WorkerReload } from "../lib/daemon/messages.ts";
+import {
+  droppedRecord,
+  leaseEventRecord,
+  mappingLine,
+  type MappingRecord,
+  refusalRecord,
+} from "../lib/daemon/mapping_log.ts";
 import { type RefusalLine, RefusalLog } from "../lib/daemon/refusal_log.ts";
 import {
   countersForLog,
@@ -46,8 +53,15 @@ import {
 import { SharedState } from "../lib/daemon/shared.ts";
 import { CHECKED_SYSCTLS, type SysctlReading, sysctlWarnings } from "../lib/daemon/sysctl.ts";
 import { decodeLeaseFile, encodeLeaseFile } from "../lib/lease/persist.ts";
-import { LeaseTable } from "../lib/lease/table.ts";
+import {
+  type LeaseEvent,
+  type LeaseRecord,
+  LeaseTable,
+  type LeaseTableOptions,
+  type RestoreResult,
+} from "../lib/lease/table.ts";
 import { leaseTableOptions } from "../lib/xlat/settings.ts";
+import { MappingLogFile } from "./mapping_log_file.ts";
 import {
   describeFsError,
   keepDamagedStateFile,
@@ -69,6 +83,21 @@ const SWEEP_TICK_MS = 1000;
 const WORKER_START_TIMEOUT_MS = 10_000;
 /** Dropped-lease lines logged one by one at start or reload; the rest are counted. */
 const MAX_DROP_LINES = 20;
+/**
+ * The most milliseconds a packet Worker waits for room in the lease event ring before it
+ * refuses a new lease (the ring never overwrites: see README, "Audit log").
+ */
+const EVENT_WAIT_MS = 50;
+/** Drain-and-sweep rounds per sweep tick when expiries fill the event ring. */
+const MAX_SWEEP_ROUNDS = 64;
+
+/** The lease table options of a configuration, with the daemon's lossless event ring. */
+function tableOptions(cfg: Config): LeaseTableOptions {
+  return { ...leaseTableOptions(cfg), eventWaitMs: EVENT_WAIT_MS };
+}
+
+/** Writes audit-log records (to the mapping log, when there is one). */
+type RecordMapping = (r: MappingRecord) => void;
 
 /** A failure to start (config is valid, but the system refused something). */
 export class DaemonStartError extends Error {
@@ -113,14 +142,23 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let cfg = opts.config;
   const stateFile = cfg.rules.stateFile;
   const scheduler = new SaveScheduler();
-  let table = LeaseTable.create(leaseTableOptions(cfg));
+  let table = LeaseTable.create(tableOptions(cfg));
   const queues = effectiveQueues(cfg.interface.queues, navigator.hardwareConcurrency);
   const shared = SharedState.create(queues);
   shared.setNowMs(Date.now());
 
-  if (stateFile !== null) {
-    await restoreLeases(table, stateFile);
-    await prepareLeaseFile(table, stateFile);
+  const mapping = cfg.logging.mappingLog === null
+    ? null
+    : await openMappingLog(cfg.logging.mappingLog);
+  const recordMapping: RecordMapping = (r) => mapping?.write(mappingLine(r));
+  try {
+    if (stateFile !== null) {
+      await restoreLeases(table, stateFile, recordMapping);
+      await prepareLeaseFile(table, stateFile);
+    }
+  } catch (e) {
+    await mapping?.close();
+    throw e;
   }
   const counters = newDaemonCounters();
   const unreported = new UnreportedEvents();
@@ -139,6 +177,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     const problems = setup?.undo() ?? [];
     for (const t of tuns) t.close();
     for (const p of problems) log.warn("cleanup: {problem}", { problem: p });
+    await mapping?.close();
     throw new DaemonStartError(message(e));
   }
   const device = tuns[0]!;
@@ -157,6 +196,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     mtu: cfg.interface.mtu,
     leases: table.size,
     stateFile,
+    mappingLog: mapping?.path ?? null,
   });
 
   for (const warning of sysctlWarnings(readSysctls())) {
@@ -178,15 +218,18 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     const nowMs = Date.now();
     for (const ev of t.drainEvents()) {
       if (ev.kind === "refused") {
-        logRefusal(refusals.refused(formatIpv6(ev.v6), ev.count, nowMs));
+        logRefusal(refusals.refused(formatIpv6(ev.v6), ev.count, nowMs), recordMapping, nowMs);
         continue;
       }
       const { message, properties } = describeLeaseEvent(ev);
       audit.info(message, properties);
+      recordMapping(leaseEventRecord(ev));
       scheduler.markDirty();
     }
     const missed = unreported.take(t);
     refusals.unattributed(missed.refusals, nowMs);
+    counters.lease_event_waits += missed.waits;
+    counters.lease_event_wait_refusals += missed.waitRefusals;
     if (missed.lost > 0) {
       counters.lease_events_lost += missed.lost;
       scheduler.markDirty();
@@ -237,17 +280,26 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     if (retired !== null) {
       // Leases a Worker created in the old table while the reload was being published.
       drainEvents(retired);
+      drainEvents(table);
       const before = table.size;
-      table.restore(retired.snapshot(nowSecs), nowSecs);
+      const t = table;
+      restoreInChunks(t, retired.snapshot(nowSecs), nowSecs, () => drainEvents(t));
       if (table.size !== before) scheduler.markDirty();
       retired = null;
     }
     drainAll(); // the whole ring for the leases this sweep may expire at once
-    table.sweep(nowSecs);
-    for (const line of refusals.flush(Date.now())) logRefusal(line);
+    // The ring never overwrites: a sweep frees what fits, so drain and sweep again.
+    for (let round = 0; round < MAX_SWEEP_ROUNDS; round++) {
+      table.sweep(nowSecs);
+      if (table.eventRoom > 0) break;
+      drainEvents(table);
+    }
+    for (const line of refusals.flush(Date.now())) logRefusal(line, recordMapping, Date.now());
+    if (mapping !== null) void mapping.flush();
   }, SWEEP_TICK_MS);
 
   const logCounters = (msg: string) => {
+    if (mapping !== null) counters.mapping_log_write_errors = mapping.writeErrors;
     log.info(msg, {
       event: "counters",
       counters: countersForLog(shared.sumCounters(), counters),
@@ -270,10 +322,22 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     await reloading.catch(() => {});
     table.wakeEventWaiters(); // ends the half-full watch (not awaited: no timers are left)
     drainAll();
-    for (const line of refusals.flush(Date.now(), true)) logRefusal(line);
+    for (const line of refusals.flush(Date.now(), true)) {
+      logRefusal(line, recordMapping, Date.now());
+    }
     if (stateFile !== null) {
       await saving;
       await save();
+    } else {
+      // No lease file: the leases end with the process, and the audit log says so.
+      const nowMs = Date.now();
+      for (const l of table.snapshot(Math.floor(nowMs / 1000))) {
+        recordMapping(droppedRecord({ timeMs: nowMs, ipv6: l.v6, ipv4: l.v4, reason: "stopped" }));
+      }
+    }
+    if (mapping !== null) {
+      await mapping.close();
+      counters.mapping_log_write_errors = mapping.writeErrors;
     }
     for (const p of iface.undo()) log.warn("cleanup: {problem}", { problem: p });
     for (const t of tuns) t.close();
@@ -302,6 +366,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         ...newCfg,
         interface: { ...newCfg.interface, name: cfg.interface.name, queues: cfg.interface.queues },
         rules: { ...newCfg.rules, stateFile: cfg.rules.stateFile },
+        logging: { ...newCfg.logging, mappingLog: cfg.logging.mappingLog },
       };
     }
     const newRoutes = routesFor(newCfg);
@@ -316,7 +381,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       return;
     }
     const nowSecs = Math.floor(Date.now() / 1000);
-    const newOptions = leaseTableOptions(newCfg);
+    const newOptions = tableOptions(newCfg);
     let result;
     try {
       result = table.reconfigure(newOptions, nowSecs);
@@ -326,7 +391,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     }
     result.table.drainEvents(); // "restored" events of carried-over leases: not news
     unreported.take(result.table);
-    logDropped("reload", result.dropped);
+    logDropped("reload", result.dropped, recordMapping);
     const generation = shared.generation + 1;
     const msg: WorkerReload = {
       kind: "reload",
@@ -378,9 +443,18 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     ["SIGINT", () => void stop("SIGINT", 0)],
     [
       "SIGHUP",
-      () => (reloading = reloading.then(reload).catch((e) =>
-        log.error("reload failed: {error}", { error: message(e) })
-      )),
+      () => (reloading = reloading.then(async () => {
+        // For logrotate: lines so far go to the (renamed) file, later ones to a new one.
+        if (mapping !== null && !stopping) {
+          drainAll(); // events recorded before the signal belong in the old file
+          await mapping.reopen();
+          log.info("mapping log {path} reopened", {
+            event: "mapping-log-reopened",
+            path: mapping.path,
+          });
+        }
+        await reload();
+      }).catch((e) => log.error("reload failed: {error}", { error: message(e) }))),
     ],
     ["SIGUSR2", () => logCounters("counters")],
   ];
@@ -406,24 +480,84 @@ async function drainWhenHalfFull(
   }
 }
 
-/** Per lease table, the lost events and unrecorded refusals already reported. */
-class UnreportedEvents {
-  readonly #seen = new WeakMap<LeaseTable, { lost: number; refusals: number }>();
+/** What a lease table counts about its event ring. */
+interface EventTallies {
+  lost: number;
+  refusals: number;
+  waits: number;
+  waitRefusals: number;
+}
 
-  /** What `t` lost or left unrecorded since the last call for it (all of it, the first time). */
-  take(t: LeaseTable): { lost: number; refusals: number } {
-    const seen = this.#seen.get(t) ?? { lost: 0, refusals: 0 };
-    const now = { lost: t.eventsLost, refusals: t.refusalsUnrecorded };
+/** Per lease table, the lost events, unrecorded refusals and waits already reported. */
+class UnreportedEvents {
+  readonly #seen = new WeakMap<LeaseTable, EventTallies>();
+
+  /** What `t` counted since the last call for it (all of it, the first time). */
+  take(t: LeaseTable): EventTallies {
+    const seen = this.#seen.get(t) ?? { lost: 0, refusals: 0, waits: 0, waitRefusals: 0 };
+    const now = {
+      lost: t.eventsLost,
+      refusals: t.refusalsUnrecorded,
+      waits: t.eventWaits,
+      waitRefusals: t.eventWaitRefusals,
+    };
     this.#seen.set(t, now);
-    return { lost: now.lost - seen.lost, refusals: now.refusals - seen.refusals };
+    return {
+      lost: now.lost - seen.lost,
+      refusals: now.refusals - seen.refusals,
+      waits: now.waits - seen.waits,
+      waitRefusals: now.waitRefusals - seen.waitRefusals,
+    };
   }
 }
 
-/** The audit line of refused leases (see lib/daemon/refusal_log.ts), if there is one. */
-function logRefusal(line: RefusalLine | null): void {
+/**
+ * Restores `records` a chunk at a time (half the event ring), calling `drain` after each, so
+ * the "restored" and "expired" records of any number of leases fit in the lossless ring.
+ */
+function restoreInChunks(
+  table: LeaseTable,
+  records: readonly LeaseRecord[],
+  nowSecs: number,
+  drain: () => void,
+): RestoreResult {
+  const chunk = Math.max(1, table.eventRingSize >>> 1);
+  const result: RestoreResult = { restored: 0, dropped: [] };
+  for (let i = 0; i < records.length; i += chunk) {
+    const r = table.restore(records.slice(i, i + chunk), nowSecs);
+    result.restored += r.restored;
+    result.dropped.push(...r.dropped);
+    drain();
+  }
+  return result;
+}
+
+/**
+ * The audit line of refused leases (see lib/daemon/refusal_log.ts), if there is one, on
+ * stderr and in the mapping log.
+ */
+function logRefusal(line: RefusalLine | null, record: RecordMapping, nowMs: number): void {
   if (line === null) return;
   const { message, properties } = describeRefusal(line);
   audit.info(message, properties);
+  record(refusalRecord(line, nowMs));
+}
+
+/**
+ * Opens the mapping log at start (its directory created when missing), or stops the start
+ * naming the path and the errno.
+ */
+async function openMappingLog(path: string): Promise<MappingLogFile> {
+  try {
+    const { log: file, createdDir } = await MappingLogFile.open(
+      path,
+      (problem) => log.error("{problem}", { event: "mapping-log-write-failed", problem }),
+    );
+    if (createdDir) log.info("created directory {dir} for the mapping log", { dir: dirname(path) });
+    return file;
+  } catch (e) {
+    throw new DaemonStartError(message(e));
+  }
 }
 
 /** The loud line for lease events the audit log will never show. */
@@ -435,7 +569,6 @@ function logLostEvents(lost: number, total: number): void {
   );
 }
 
-/** Reads the lease file into `table`, logging what was dropped and why. */
 /** Reads the sysctls a gateway needs (CHECKED_SYSCTLS) through libc; a failure is a reading too. */
 function readSysctls(): SysctlReading[] {
   const out: SysctlReading[] = [];
@@ -449,7 +582,15 @@ function readSysctls(): SysctlReading[] {
   return out;
 }
 
-async function restoreLeases(table: LeaseTable, path: string): Promise<void> {
+/**
+ * Reads the lease file into `table`, logging what was dropped and why; every restored and
+ * dropped lease goes to the mapping log.
+ */
+async function restoreLeases(
+  table: LeaseTable,
+  path: string,
+  record: RecordMapping,
+): Promise<void> {
   let text: string | null;
   try {
     text = await readStateFile(path);
@@ -477,16 +618,23 @@ async function restoreLeases(table: LeaseTable, path: string): Promise<void> {
       copy,
     });
   }
-  const nowSecs = Math.floor(Date.now() / 1000);
-  const result = table.restore(decoded.records, nowSecs);
-  table.drainEvents();
+  const nowMs = Date.now();
+  const nowSecs = Math.floor(nowMs / 1000);
+  const result = restoreInChunks(table, decoded.records, nowSecs, () => {
+    for (const ev of table.drainEvents()) recordRestored(ev, record);
+  });
   log.info("restored {restored} leases from {path}", {
     event: "leases-restored",
     restored: result.restored,
     dropped: result.dropped.length,
     path,
   });
-  logDropped("restore", result.dropped);
+  logDropped("restore", result.dropped, record);
+}
+
+/** The mapping-log record of an event of the restore at start. */
+function recordRestored(ev: LeaseEvent, record: RecordMapping): void {
+  if (ev.kind === "restored" || ev.kind === "expired") record(leaseEventRecord(ev));
 }
 
 /**
@@ -533,7 +681,17 @@ function logSaveFailure(
 function logDropped(
   when: string,
   dropped: readonly { record: { v4: string; v6: string }; reason: string }[],
+  record: RecordMapping,
 ): void {
+  const timeMs = Date.now();
+  for (const d of dropped) {
+    record(droppedRecord({
+      timeMs,
+      ipv6: String(d.record?.v6),
+      ipv4: String(d.record?.v4),
+      reason: `${d.reason} (at ${when})`,
+    }));
+  }
   for (const d of dropped.slice(0, MAX_DROP_LINES)) {
     audit.info("lease dropped at {when}: {v6} <-> {v4} ({reason})", {
       event: "lease-dropped",
@@ -589,7 +747,7 @@ function startWorker(
     mtuBytes: cfg.interface.mtu,
     shared: shared.buffer,
     table: table.buffer,
-    tableOptions: leaseTableOptions(cfg),
+    tableOptions: tableOptions(cfg),
     config: cfg,
     generation: shared.generation,
     idSeed: crypto.getRandomValues(new Uint32Array(1))[0]! | 1,

@@ -103,6 +103,11 @@ export interface Config {
     /** 6→4: this TOS instead of the traffic class, or null to copy (`Translation.TOS`, RFC 7915 §5.1). */
     tos: number | null;
   };
+  /** `[Logging]`: where the daemon writes besides stderr. */
+  readonly logging: {
+    /** The lease audit log (JSON lines), or `null` when off (`Logging.MappingLog`). */
+    mappingLog: string | null;
+  };
 }
 
 /** The RFC 6052 §2.1 Well-Known Prefix, the default `Interface.Prefix`. */
@@ -131,9 +136,10 @@ export const MAX_IFNAME_BYTES = 15;
 const MAX_U32 = 0xffffffff;
 const MAX_ICMP_RATE = 1_000_000;
 
-const TOP_KEYS = ["Interface", "Rules", "Translation"] as const;
+const TOP_KEYS = ["Interface", "Rules", "Translation", "Logging"] as const;
 const INTERFACE_KEYS = ["Prefix", "Pool", "Name", "MTU", "Address4", "Address6", "Queues"] as const;
 const RULES_KEYS = ["MapStatic", "ReservationDuration", "StateFile"] as const;
+const LOGGING_KEYS = ["MappingLog"] as const;
 const TRANSLATION_KEYS = [
   "LowestIPv6MTU",
   "AmendUDPChecksumZero",
@@ -464,6 +470,7 @@ export function parseConfig(text: string, opts: { path?: string } = {}): Config 
   const it = sect("Interface", INTERFACE_KEYS);
   const rt = sect("Rules", RULES_KEYS);
   const tt = sect("Translation", TRANSLATION_KEYS);
+  const lt = sect("Logging", LOGGING_KEYS);
 
   // [Interface]
   const prefix = c.field(it, "Interface", "Prefix", c.rfc6052Prefix) ??
@@ -492,6 +499,13 @@ export function parseConfig(text: string, opts: { path?: string } = {}): Config 
   const stateFile = c.field(rt, "Rules", "StateFile", (v, path) => {
     const s = c.string(v, path);
     if (s === "") c.report(path, v, "must not be empty (leave the key out to keep no state)");
+    return s === "" ? undefined : s;
+  }) ?? null;
+
+  // [Logging]
+  const mappingLog = c.field(lt, "Logging", "MappingLog", (v, path) => {
+    const s = c.string(v, path);
+    if (s === "") c.report(path, v, "must not be empty (leave the key out for no audit log)");
     return s === "" ? undefined : s;
   }) ?? null;
 
@@ -566,6 +580,7 @@ export function parseConfig(text: string, opts: { path?: string } = {}): Config 
     interface: { prefix, pool, name, mtu, address4, address6, queues },
     rules: { mapStatic, reservationDurationSecs, stateFile },
     translation,
+    logging: { mappingLog },
   });
 }
 
@@ -638,5 +653,8 @@ export function formatConfig(cfg: Config, opts: { cpus?: number } = {}): string 
     `ZeroizeTrafficClass = ${t.zeroizeTrafficClass}`,
   );
   if (t.tos !== null) lines.push(`TOS = ${t.tos}`);
+  if (cfg.logging.mappingLog !== null) {
+    lines.push("", "[Logging]", `MappingLog = ${tomlString(cfg.logging.mappingLog)}`);
+  }
   return lines.join("\n") + "\n";
 }

@@ -116,6 +116,12 @@ export interface DaemonCounters {
   lease_file_write_errors: number;
   /** Lease events overwritten in the event ring before the main thread logged them. */
   lease_events_lost: number;
+  /** New leases whose Worker found the event ring full and waited for the main thread. */
+  lease_event_waits: number;
+  /** New leases refused because the event ring stayed full (no lease without its record). */
+  lease_event_wait_refusals: number;
+  /** Writes (and reopens) of the mapping log that failed (the lines are kept and retried). */
+  mapping_log_write_errors: number;
 }
 
 /**
@@ -123,7 +129,13 @@ export interface DaemonCounters {
  * @returns every counter at 0
  */
 export function newDaemonCounters(): DaemonCounters {
-  return { lease_file_write_errors: 0, lease_events_lost: 0 };
+  return {
+    lease_file_write_errors: 0,
+    lease_events_lost: 0,
+    lease_event_waits: 0,
+    lease_event_wait_refusals: 0,
+    mapping_log_write_errors: 0,
+  };
 }
 
 /**

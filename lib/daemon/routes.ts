@@ -87,6 +87,7 @@ export function restartOnlyChanges(before: Config, after: Config): string[] {
   const out: string[] = [];
   if (before.interface.name !== after.interface.name) out.push("Interface.Name");
   if (before.rules.stateFile !== after.rules.stateFile) out.push("Rules.StateFile");
+  if (before.logging.mappingLog !== after.logging.mappingLog) out.push("Logging.MappingLog");
   // The queues are the device's fds and their Workers, opened once.
   if (before.interface.queues !== after.interface.queues) out.push("Interface.Queues");
   return out;

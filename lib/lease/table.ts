@@ -29,6 +29,14 @@
  * events   Int32 x 8r   ring of {kind, slot (a refusal: its count), atSecs, v6 words x 4, v4}
  * ```
  *
+ * The event ring has two modes. By default (the offline mode, tests) a full ring overwrites its
+ * oldest record and counts it lost. With `eventWaitMs` (the daemon, for its lossless audit log)
+ * it never overwrites a lease event: an allocation that finds no room releases the lock and
+ * waits (`Atomics.wait`, at most `eventWaitMs` in all) for the main thread to drain, and is
+ * refused when there is still no room — no lease exists without its record. Expiries free only
+ * as many leases as the ring has room for; the rest stay (they already behave as absent) until
+ * the next sweep or allocation.
+ *
  * Lookups are plain reads; creating, freeing, sweeping, snapshotting and
  * draining events take a spin lock (`Atomics.compareExchange` on the header's
  * first cell). A lookup racing a deletion may miss an entry for an instant;
@@ -69,6 +77,8 @@ export const MAX_POOL_ADDRESSES = 1 << 22;
 export const DEFAULT_EVENT_RING_SIZE = 1024;
 /** Largest event ring (records, 2 MiB) chosen when `eventRingSize` is not given. */
 export const MAX_DEFAULT_EVENT_RING_SIZE = 65536;
+/** Longest bounded wait for event-ring room accepted as `eventWaitMs`. */
+export const MAX_EVENT_WAIT_MS = 10_000;
 /** Largest event ring accepted (records). */
 export const MAX_EVENT_RING_SIZE = 1 << 20;
 /** How far in the future a restored lease's last-seen time may lie (clock skew). */
@@ -87,6 +97,13 @@ export interface LeaseTableOptions {
    * at least {@link DEFAULT_EVENT_RING_SIZE}, at most {@link MAX_DEFAULT_EVENT_RING_SIZE}).
    */
   eventRingSize?: number;
+  /**
+   * Lossless mode: when set (1..10,000 ms), a full ring is never overwritten; an allocation
+   * waits for room at most this long in all and is refused after it. Left out: the oldest
+   * record is overwritten and counted in `eventsLost`. Stored in the buffer: `attach` takes
+   * the creator's mode whatever its own options say.
+   */
+  eventWaitMs?: number;
 }
 
 /** A dynamic lease as persisted: text addresses and last-seen seconds. */
@@ -179,7 +196,18 @@ const H_LEASABLE = 12;
 const H_EV_SIGNAL = 13;
 /** Refusals not recorded because the ring was at least half full. */
 const H_REFUSALS_UNRECORDED = 14;
-const HEADER_CELLS = 16;
+/** Lossless mode: the most milliseconds an allocation waits for ring room (0: overwrite). */
+const H_EV_WAIT_MS = 15;
+/** Allocations that found the ring full and waited for the main thread to drain. */
+const H_EV_WAITS = 16;
+/** Allocations refused because the ring stayed full for `eventWaitMs`. */
+const H_EV_WAIT_REFUSALS = 17;
+/**
+ * 1 after a wait for room timed out, until the next drain: later allocations are refused at
+ * once instead of each waiting again, so a stalled main thread costs a Worker one wait.
+ */
+const H_EV_STALLED = 18;
+const HEADER_CELLS = 20;
 const MAGIC = 0x4c454153; // "LEAS"
 
 // Slot flags.
@@ -293,6 +321,13 @@ function ringSizeOf(opts: LeaseTableOptions, slots: number): number {
   return ceilPow2(n);
 }
 
+function checkEventWait(ms: number | undefined): void {
+  if (ms === undefined) return;
+  if (!Number.isInteger(ms) || ms < 1 || ms > MAX_EVENT_WAIT_MS) {
+    throw new RangeError(`eventWaitMs must be an integer 1..${MAX_EVENT_WAIT_MS}`);
+  }
+}
+
 function checkReservation(secs: number): void {
   if (!Number.isInteger(secs) || secs < 0 || secs > 0x7fffffff) {
     throw new RangeError("reservationSecs must be an integer 0..2147483647");
@@ -331,6 +366,7 @@ export class LeaseTable implements LeaseLookup {
 
   private constructor(sab: SharedArrayBuffer, opts: LeaseTableOptions, fresh: boolean) {
     checkReservation(opts.reservationSecs);
+    checkEventWait(opts.eventWaitMs);
     const st = new StaticMapTable(opts.staticMaps);
     const ranges = poolRanges(opts.pool);
     const ringSize = ringSizeOf(opts, ranges.slots);
@@ -355,6 +391,7 @@ export class LeaseTable implements LeaseLookup {
     this.#ring = new Int32Array(sab, lay.ringAt, EV_CELLS * lay.ringSize);
     const h = this.#h;
     if (fresh) {
+      h[H_EV_WAIT_MS] = opts.eventWaitMs ?? 0;
       this.#initialise(lay);
     } else if (
       h[H_MAGIC] !== MAGIC || h[H_SLOTS] !== lay.slots || h[H_HASH_SIZE] !== lay.hashSize ||
@@ -436,6 +473,32 @@ export class LeaseTable implements LeaseLookup {
   /** Events overwritten in the ring before anyone drained them. */
   get eventsLost(): number {
     return Atomics.load(this.#hu, H_EV_LOST);
+  }
+
+  /** Records the event ring holds (see `eventRingSize`). */
+  get eventRingSize(): number {
+    return this.#h[H_RING_SIZE]!;
+  }
+
+  /** Records that fit in the event ring now, before anything would be overwritten. */
+  get eventRoom(): number {
+    const h = this.#h;
+    return h[H_RING_SIZE]! - ((Atomics.load(h, H_EV_WRITE) - Atomics.load(h, H_EV_READ)) >>> 0);
+  }
+
+  /** Whether the ring never overwrites (the table was created with `eventWaitMs`). */
+  get lossless(): boolean {
+    return this.#h[H_EV_WAIT_MS]! > 0;
+  }
+
+  /** Lossless mode: allocations that found the event ring full and waited for room. */
+  get eventWaits(): number {
+    return Atomics.load(this.#hu, H_EV_WAITS);
+  }
+
+  /** Lossless mode: allocations refused because the ring stayed full for `eventWaitMs`. */
+  get eventWaitRefusals(): number {
+    return Atomics.load(this.#hu, H_EV_WAIT_REFUSALS);
   }
 
   /**
@@ -585,14 +648,16 @@ export class LeaseTable implements LeaseLookup {
 
   /**
    * Frees every expired lease and records an "expired" event for each.
-   * Meant for a timer, not per packet (it scans the whole pool).
+   * Meant for a timer, not per packet (it scans the whole pool). In lossless mode it frees
+   * only as many as the event ring has room for: when {@link eventRoom} is 0 afterwards,
+   * drain and sweep again.
    *
    * @param nowSecs Current time in seconds.
    * @returns How many leases were freed.
    */
   sweep(nowSecs: number): number {
     this.#lock();
-    const n = this.#reclaim(nowSecs >>> 0);
+    const n = this.#reclaim(nowSecs >>> 0, this.#roomForExpiries(0));
     this.#unlock();
     return n;
   }
@@ -704,9 +769,14 @@ export class LeaseTable implements LeaseLookup {
         });
         r = (r + 1) | 0;
       }
-      h[H_EV_READ] = r;
+      Atomics.store(h, H_EV_READ, r);
     } finally {
       this.#unlock();
+    }
+    // Wakes an allocation waiting for room (lossless mode); allocations may wait again.
+    if (out.length > 0) {
+      Atomics.store(h, H_EV_STALLED, 0);
+      Atomics.notify(h, H_EV_READ);
     }
     return out;
   }
@@ -831,9 +901,11 @@ export class LeaseTable implements LeaseLookup {
       }
     }
     if (((w - r) >>> 0) >= size) {
+      h[H_EV_LOST] = (h[H_EV_LOST]! + 1) | 0;
+      // Lossless mode never overwrites (callers make room first; this is a last resort).
+      if (h[H_EV_WAIT_MS]! > 0) return;
       r = (r + 1) | 0;
       h[H_EV_READ] = r;
-      h[H_EV_LOST] = (h[H_EV_LOST]! + 1) | 0;
     }
     const b = (w & (size - 1)) * EV_CELLS;
     ring[b] = kind;
@@ -910,8 +982,21 @@ export class LeaseTable implements LeaseLookup {
     );
   }
 
-  /** Frees every expired lease; recomputes the next possible expiry. Lock held. */
-  #reclaim(now: number): number {
+  /**
+   * Records the ring has room for beyond `keep`: unlimited when it may overwrite. Lock held.
+   */
+  #roomForExpiries(keep: number): number {
+    const h = this.#h;
+    if (h[H_EV_WAIT_MS]! === 0) return Infinity;
+    const room = h[H_RING_SIZE]! - ((h[H_EV_WRITE]! - h[H_EV_READ]!) >>> 0) - keep;
+    return room > 0 ? room : 0;
+  }
+
+  /**
+   * Frees expired leases, at most `max`; recomputes the next possible expiry (now, when
+   * `max` left some expired leases in place). Lock held.
+   */
+  #reclaim(now: number, max: number): number {
     let freed = 0;
     let next = U32_MAX;
     const res = this.#res;
@@ -919,6 +1004,10 @@ export class LeaseTable implements LeaseLookup {
       if (this.#flags[slot] !== IN_USE) continue;
       const last = this.#last[slot]!;
       if (now - last > res) {
+        if (freed >= max) {
+          next = now;
+          break;
+        }
         this.#free(slot, now);
         freed++;
       } else if (last + res + 1 < next) {
@@ -929,21 +1018,71 @@ export class LeaseTable implements LeaseLookup {
     return freed;
   }
 
-  /** The allocating slow path of `v4For6`. */
+  /**
+   * The allocating slow path of `v4For6`. In lossless mode, when the event ring has no room
+   * for the lease's record (and for the expiry of the host's own expired lease), it waits for
+   * the main thread to drain — at most `eventWaitMs` in 1 ms steps, the lock released — and
+   * refuses the lease after that; until the next drain, further allocations that find no room
+   * are refused without waiting (a stalled main thread costs a Worker one wait, not one per
+   * new host).
+   */
   #allocate(w0: number, w1: number, w2: number, w3: number, now: number, flags: number): number {
-    this.#lock();
-    // Another thread may have created the lease since the lock-free lookup.
-    const slot = this.#find(w0, w1, w2, w3);
-    if (slot >= 0) {
-      const last = this.#last[slot]!;
-      if (now - last <= this.#res) {
-        if ((flags & LEASE_REFRESH) !== 0 && now > last) Atomics.store(this.#last, slot, now);
+    const h = this.#h;
+    const waitMs = h[H_EV_WAIT_MS]!;
+    for (let waited = 0;; waited++) {
+      this.#lock();
+      // Another thread may have created the lease since the lock-free lookup.
+      const slot = this.#find(w0, w1, w2, w3);
+      let live = false;
+      if (slot >= 0) {
+        const last = this.#last[slot]!;
+        if (now - last <= this.#res) {
+          if ((flags & LEASE_REFRESH) !== 0 && now > last) Atomics.store(this.#last, slot, now);
+          live = true;
+        }
+      }
+      if (live) {
         this.#unlock();
         return this.#v4OfSlot(slot);
       }
-      this.#free(slot, now);
+      const need = slot >= 0 ? 2 : 1; // the host's expired lease, then its new one
+      const room = waitMs === 0 ? need : this.#roomForExpiries(0);
+      if (room >= need) return this.#allocateLocked(slot, w0, w1, w2, w3, now);
+      // Lossless mode and no room: unless the pool is exhausted anyway, wait for a drain.
+      if (slot < 0 && h[H_SIZE]! >= h[H_LEASABLE]! && now < this.#hu[H_NEXT_CHECK]!) {
+        this.#emit(EV_REFUSED, 1, -1, now, w0, w1, w2, w3); // no record unless below half
+        this.#unlock();
+        return MAP_EXHAUSTED;
+      }
+      const read = h[H_EV_READ]!;
+      this.#unlock();
+      if (waited >= waitMs || Atomics.load(h, H_EV_STALLED) === 1) {
+        Atomics.store(h, H_EV_STALLED, 1);
+        Atomics.add(h, H_EV_WAIT_REFUSALS, 1);
+        return MAP_EXHAUSTED;
+      }
+      if (waited === 0) Atomics.add(h, H_EV_WAITS, 1);
+      // Wake the main thread (it drains on the signal), then wait for it to move the cursor.
+      Atomics.add(h, H_EV_SIGNAL, 1);
+      Atomics.notify(h, H_EV_SIGNAL);
+      Atomics.wait(h, H_EV_READ, read, 1);
     }
-    if (now >= this.#hu[H_NEXT_CHECK]!) this.#reclaim(now);
+  }
+
+  /**
+   * Creates the lease with the lock held and room in the ring for its record (and for the
+   * expiry of `expired`, the host's own expired slot, when not -1); releases the lock.
+   */
+  #allocateLocked(
+    expired: number,
+    w0: number,
+    w1: number,
+    w2: number,
+    w3: number,
+    now: number,
+  ): number {
+    if (expired >= 0) this.#free(expired, now);
+    if (now >= this.#hu[H_NEXT_CHECK]!) this.#reclaim(now, this.#roomForExpiries(1));
     const fresh = this.#takeFree();
     if (fresh < 0) {
       this.#emit(EV_REFUSED, 1, -1, now, w0, w1, w2, w3); // slot cell: refusals in the record

@@ -499,3 +499,23 @@ Deno.test("formatConfig() writes every key with the effective values", () => {
 Deno.test("parseConfig() refuses a TOS outside 0..255", () => {
   assert.throws(() => parseConfig(POOL + "[Translation]\nTOS = 256\n"), /Translation\.TOS = 256/);
 });
+
+Deno.test("[Logging] MappingLog is off by default, read as a path, and printed back", () => {
+  assert.equal(parseConfig(POOL).logging.mappingLog, null);
+  const cfg = parseConfig(POOL + '[Logging]\nMappingLog = "/var/log/protomask/mappings.log"\n');
+  assert.equal(cfg.logging.mappingLog, "/var/log/protomask/mappings.log");
+  assert.match(
+    formatConfig(cfg),
+    /\[Logging\]\nMappingLog = "\/var\/log\/protomask\/mappings.log"/,
+  );
+  assert.deepEqual(parseConfig(formatConfig(cfg)), cfg);
+});
+
+Deno.test("[Logging] rejects an empty MappingLog, a wrong type and a misspelt key, all at once", () => {
+  const e = configError(POOL + '[Logging]\nMappingLog = ""\nMapingLog = 1\n');
+  assert.equal(e.problems.length, 2);
+  const text = e.message;
+  assert.match(text, /Logging\.MappingLog = "": must not be empty/);
+  assert.match(text, /Logging\.MapingLog.*did you mean "MappingLog"/);
+  assert.throws(() => parseConfig(POOL + "[Logging]\nMappingLog = 3\n"), /expected a string/);
+});
