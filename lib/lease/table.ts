@@ -15,7 +15,7 @@
  *    absent at once, even before `sweep()` reclaims it.
  *
  * The dynamic state lives in ONE SharedArrayBuffer so packet Workers share it
- * without messages (see DESIGN.md):
+ * without messages (docs/DESIGN.md; byte offsets in docs/ARCHITECTURE.md):
  *
  * ```
  * header   Int32 x 16   lock, magic, sizes, live count, free hint, next
