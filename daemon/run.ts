@@ -435,7 +435,6 @@ function logLostEvents(lost: number, total: number): void {
   );
 }
 
-/** Reads the lease file into `table`, logging what was dropped and why. */
 /** Reads the sysctls a gateway needs (CHECKED_SYSCTLS) through libc; a failure is a reading too. */
 function readSysctls(): SysctlReading[] {
   const out: SysctlReading[] = [];
@@ -449,6 +448,7 @@ function readSysctls(): SysctlReading[] {
   return out;
 }
 
+/** Reads the lease file into `table`, logging what was dropped and why. */
 async function restoreLeases(table: LeaseTable, path: string): Promise<void> {
   let text: string | null;
   try {
