@@ -1,6 +1,6 @@
 /**
  * A packet Worker: wraps the TUN fd the main thread opened, attaches the shared lease table
- * and runs the packet loop with blocking reads (DESIGN.md). It awaits messages only between
+ * and runs the packet loop with blocking reads (docs/DESIGN.md). It awaits messages only between
  * loop runs — at start and when the generation changes — so nothing crosses threads per packet.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * The running daemon's main thread (DESIGN.md): opens the TUN device with one queue per packet
+ * The running daemon's main thread (docs/DESIGN.md): opens the TUN device with one queue per packet
  * Worker (`Interface.Queues`), sets up its link, routes and MTU over rtnetlink, restores the
  * leases, starts the packet Workers, and then only
  * keeps time — the coarse clock, the lease expiry sweep, the audit log of lease events, the

@@ -265,8 +265,11 @@ function tunSetIffError(name: string, code: number): SysError {
  *   TUN device") when another kind of link has it
  * @example
  * ```ts
- * using tun = openTun({ name: "nat64i%d" });
- * console.log(tun.name); // "nat64i0"
+ * // Needs CAP_NET_ADMIN, so the doc test only type-checks this function and does not call it.
+ * function firstTunName(): string {
+ *   using tun = openTun({ name: "nat64i%d" });
+ *   return tun.name; // "nat64i0"; the device goes when `tun` is disposed
+ * }
  * ```
  */
 export function openTun(opts: OpenTunOptions): LinuxTun {

@@ -50,7 +50,13 @@ function parseDecimal(text: string, start: number, end: number, maxDigits: numbe
  *
  * @param text The address text, e.g. "192.0.2.1".
  * @returns The address as a uint32, or `null` when `text` is not a dotted quad.
- * @example parseIpv4("192.0.2.1") === 0xc0000201
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ *
+ * strictEqual(parseIpv4("192.0.2.1"), 0xc0000201);
+ * strictEqual(parseIpv4("192.0.2.01"), null); // no leading zeros, as inet_pton
+ * ```
  */
 export function parseIpv4(text: string): number | null {
   let v = 0;
@@ -124,7 +130,12 @@ function parseIpv4PrefixChecked(text: string): Ipv4PrefixResult {
  * @param text Text such as "192.0.2.0/24" or "192.0.2.7".
  * @returns The prefix, or `null` when the text is malformed or has host bits
  *   set (see {@link ipv4PrefixProblem} for the reason).
- * @example parseIpv4Prefix("192.0.2.0/24") // { addr: 0xc0000200, len: 24 }
+ * @example
+ * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ *
+ * deepStrictEqual(parseIpv4Prefix("192.0.2.0/24"), { addr: 0xc0000200, len: 24 });
+ * ```
  */
 export function parseIpv4Prefix(text: string): Ipv4Prefix | null {
   return parseIpv4PrefixChecked(text).prefix;

@@ -84,7 +84,15 @@ function parseGroups(text: string, allowV4Tail: boolean): number[] | null {
  *
  * @param text The address text.
  * @returns A new 16-byte array in network order, or `null` when `text` is not an IPv6 address.
- * @example parseIpv6("64:ff9b::192.0.2.33") // 00 64 ff 9b 00 … 00 c0 00 02 21
+ * @example
+ * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ *
+ * deepStrictEqual(
+ *   parseIpv6("64:ff9b::192.0.2.33"),
+ *   new Uint8Array([0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0, 0xc0, 0, 2, 0x21]),
+ * );
+ * ```
  */
 export function parseIpv6(text: string): Uint8Array | null {
   if (text.length < 2 || text.length > MAX_TEXT_LENGTH) return null;

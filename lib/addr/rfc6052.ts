@@ -53,7 +53,16 @@ export function isRfc6052Length(len: number): boolean {
  * @param out Destination buffer.
  * @param outOff Offset in `out` of the 16 bytes to write.
  * @returns Nothing; the address is written into `out`.
- * @example embedIpv4(wkp, 96, 0xc0000221, out, 0) // out = 64:ff9b::c000:221
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { formatIpv6, parseIpv6 } from "./ipv6.ts";
+ *
+ * const wkp = parseIpv6("64:ff9b::")!;
+ * const out = new Uint8Array(16);
+ * embedIpv4(wkp, 96, 0xc0000221, out, 0); // 192.0.2.33
+ * strictEqual(formatIpv6(out), "64:ff9b::c000:221");
+ * ```
  */
 export function embedIpv4(
   prefix: Uint8Array,

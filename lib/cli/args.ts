@@ -230,8 +230,14 @@ function usageError(message: string, showUsage = false): UsageError {
  *
  * @param argv the arguments, e.g. `Deno.args`
  * @returns the command, or a usage error naming what is wrong
- * @example parseCliArgs(["check-config", "a.toml"]) // { kind: "check-config", configPath: "a.toml", ... }
- * @example parseCliArgs(["--pool-prefix", "192.0.2.0/24"]) // { kind: "run", configPath: null, ... }
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ *
+ * strictEqual(parseCliArgs(["check-config", "a.toml"]).kind, "check-config");
+ * const run = parseCliArgs(["--pool-prefix", "192.0.2.0/24"]);
+ * strictEqual(run.kind === "run" && run.configPath, null); // the daemon, from flags only
+ * ```
  */
 export function parseCliArgs(argv: readonly string[]): Command | UsageError {
   let parsed;

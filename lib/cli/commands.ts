@@ -179,7 +179,14 @@ function sourceName(path: string | null, flags: boolean): string {
  * @param input the file's text and name (both null for flags only) and the flags
  * @returns the config, the warnings (ignored 1.x keys and flags) and the format, or every
  *   problem under a header naming the file and/or "command line"
- * @example loadDaemonConfig({ text: null, path: null, overrides: { ...NO_OVERRIDES, poolPrefixes: ["192.0.2.0/24"] } }).ok === true
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { NO_OVERRIDES } from "./args.ts";
+ *
+ * const overrides = { ...NO_OVERRIDES, poolPrefixes: ["192.0.2.0/24"] };
+ * strictEqual(loadDaemonConfig({ text: null, path: null, overrides }).ok, true);
+ * ```
  */
 export function loadDaemonConfig(input: DaemonConfigInput): DaemonConfigSuccess | CommandFailure {
   const flags = hasOverrides(input.overrides);
@@ -239,7 +246,12 @@ export interface CheckConfigSuccess extends DaemonConfigSuccess {
  * @param cpus this machine's CPU count, to show the default `Queues` (see `formatConfig()`)
  * @returns the config, its effective TOML text, the warnings and the format, or every
  *   problem found
- * @example checkConfig('[Interface]\nPool = ["192.0.2.0/24"]\n', "a.toml").ok === true
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ *
+ * strictEqual(checkConfig('[Interface]\nPool = ["192.0.2.0/24"]\n', "a.toml").ok, true);
+ * ```
  */
 export function checkConfig(
   text: string,

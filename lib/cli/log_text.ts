@@ -33,7 +33,12 @@ function escapeControl(c: string): string {
  *
  * @param value the string
  * @returns the text to show
- * @example textValue("2 problems:\n  a\n  b") // "2 problems:\n      a\n      b"
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ *
+ * strictEqual(textValue("2 problems:\n  a\n  b"), "2 problems:\n      a\n      b");
+ * ```
  */
 export function textValue(value: string): string {
   return value.replace(CONTROL, escapeControl).replace(/\n/g, CONTINUATION);
@@ -75,7 +80,13 @@ export interface TextRecord {
  *
  * @param record the message template and the properties
  * @returns the suffix for the line (empty when there is nothing to add)
- * @example propertiesText({ rawMessage: "counters", properties: { event: "counters", leases: 2 } }) // " leases=2"
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ *
+ * const properties = { event: "counters", leases: 2 };
+ * strictEqual(propertiesText({ rawMessage: "counters", properties }), " leases=2");
+ * ```
  */
 export function propertiesText(record: TextRecord): string {
   const template = typeof record.rawMessage === "string"

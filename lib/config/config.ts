@@ -444,7 +444,12 @@ function deepFreeze<T>(v: T): T {
  * @param opts `path`: the file name, used in the error message header.
  * @returns The configuration, deep-frozen (typed arrays excepted).
  * @throws {ConfigError} Listing every problem; a TOML syntax error carries line and column.
- * @example parseConfig('[Interface]\nPool = ["192.0.2.0/24"]').interface.prefix.len === 96
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ *
+ * strictEqual(parseConfig('[Interface]\nPool = ["192.0.2.0/24"]').interface.prefix.len, 96);
+ * ```
  */
 export function parseConfig(text: string, opts: { path?: string } = {}): Config {
   const errorOpts = opts.path === undefined ? {} : { file: opts.path };

@@ -164,7 +164,15 @@ function lineColumn(text: string, pos: number): { line: number; column: number }
  *
  * @param text the JSON text
  * @returns the value, or the first syntax error with its line and column
- * @example readJson('{"pool": ["192.0.2.0/24"]}') // { ok: true, value: { pool: [...] } }
+ * @example
+ * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ *
+ * deepStrictEqual(readJson('{"pool": ["192.0.2.0/24"]}'), {
+ *   ok: true,
+ *   value: { pool: ["192.0.2.0/24"] },
+ * });
+ * ```
  */
 export function readJson(text: string): JsonResult {
   const body = text.startsWith("\uFEFF") ? text.slice(1) : text;

@@ -11,7 +11,12 @@
  * @param a One string.
  * @param b The other string.
  * @returns The least number of single-character edits turning `a` into `b`.
- * @example levenshtein("Prefx", "Prefix") === 1
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ *
+ * strictEqual(levenshtein("Prefx", "Prefix"), 1);
+ * ```
  */
 export function levenshtein(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);

@@ -344,7 +344,12 @@ export function validateTree(input: {
  * @param opts `path`: the file name, for the header line of the error message
  * @returns the configuration (deep-frozen, as from `parseConfig()`) and the warnings
  * @throws {ConfigError} listing every problem
- * @example parseProtomask1Json('{"pool": ["192.0.2.0/24"]}').config.interface.prefix.len === 96
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ *
+ * strictEqual(parseProtomask1Json('{"pool": ["192.0.2.0/24"]}').config.interface.prefix.len, 96);
+ * ```
  */
 export function parseProtomask1Json(
   text: string,

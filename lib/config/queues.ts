@@ -20,7 +20,13 @@ export const DEFAULT_MAX_QUEUES = 8;
  * @param cpus logical CPUs (e.g. `navigator.hardwareConcurrency`); anything not a positive
  *   number counts as 1
  * @returns one per CPU, from 1 to {@link DEFAULT_MAX_QUEUES}
- * @example defaultQueues(2) === 2; defaultQueues(32) === 8
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ *
+ * strictEqual(defaultQueues(2), 2);
+ * strictEqual(defaultQueues(32), 8);
+ * ```
  */
 export function defaultQueues(cpus: number): number {
   const n = Number.isFinite(cpus) ? Math.floor(cpus) : 1;

@@ -2,7 +2,7 @@
  * The packet loop of one Worker: device read → engine → device write, with preallocated
  * buffers only. The device reads straight into the engine's arena at `INPUT_OFFSET` and every
  * packet the engine emits is written from the arena, so a packet is never copied by the loop,
- * nothing is allocated per packet and nothing throws (DESIGN.md, STYLE.md "Packets").
+ * nothing is allocated per packet and nothing throws (docs/STYLE.md, "The hot path").
  *
  * The loop is synchronous: with a blocking device `run` only returns for a reload, a stop or a
  * closed device, so a Worker calls it and awaits messages only in between.

@@ -1,7 +1,7 @@
 /**
  * The daemon's shared memory outside the lease table: a control block the main thread and the
  * packet Workers both see (generation, stop flag, coarse clock) and one row of counters per
- * Worker. No messages cross threads per packet (DESIGN.md): the main thread writes the clock
+ * Worker. No messages cross threads per packet (docs/DESIGN.md): the main thread writes the clock
  * every ~100 ms and sums the counter rows when it reports them.
  *
  * @module

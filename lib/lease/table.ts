@@ -15,7 +15,7 @@
  *    absent at once, even before `sweep()` reclaims it.
  *
  * The dynamic state lives in ONE SharedArrayBuffer so packet Workers share it
- * without messages (see DESIGN.md):
+ * without messages (docs/DESIGN.md; byte offsets in docs/ARCHITECTURE.md):
  *
  * ```
  * header   Int32 x 16   lock, magic, sizes, live count, free hint, next
@@ -343,8 +343,19 @@ function checkReservation(secs: number): void {
  *
  * @example
  * ```ts
- * const t = LeaseTable.create({ pool: [{ addr: 0xc0000200, len: 24 }], staticMaps: [], reservationSecs: 7200 });
- * const v4 = t.v4For6(packet, 8, nowSecs, LEASE_ALLOCATE | LEASE_REFRESH); // 192.0.2.1 first
+ * import { strictEqual } from "node:assert/strict";
+ * import { formatIpv4 } from "../addr/ipv4.ts";
+ * import { parseIpv6 } from "../addr/ipv6.ts";
+ *
+ * const t = LeaseTable.create({
+ *   pool: [{ addr: 0xc0000200, len: 24 }], // 192.0.2.0/24
+ *   staticMaps: [],
+ *   reservationSecs: 7200,
+ * });
+ * const host = parseIpv6("2001:db8::1")!; // or an IPv6 header's source: (packet, 8)
+ * const nowSecs = 1_700_000_000;
+ * const v4 = t.v4For6(host, 0, nowSecs, LEASE_ALLOCATE | LEASE_REFRESH);
+ * strictEqual(formatIpv4(v4 >>> 0), "192.0.2.1"); // the first pool address, network skipped
  * ```
  */
 export class LeaseTable implements LeaseLookup {

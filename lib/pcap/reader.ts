@@ -156,8 +156,13 @@ type Unwrapped = { start: number } | null;
  * @see https://datatracker.ietf.org/doc/draft-ietf-opsawg-pcap/ and draft-ietf-opsawg-pcapng
  * @example
  * ```ts
- * const capture = readCapture(await Deno.readFile("in.pcap"));
- * for (const p of capture.packets) console.log(p.data.length);
+ * import { strictEqual } from "node:assert/strict";
+ * import { writePcap } from "./writer.ts";
+ *
+ * const file = writePcap([{ tsSecs: 1, tsMicros: 0, data: new Uint8Array(20).fill(0x45, 0, 1) }]);
+ * const capture = readCapture(file); // e.g. readCapture(await Deno.readFile("in.pcap"))
+ * strictEqual(capture.packets.length, 1);
+ * for (const p of capture.packets) strictEqual(p.data.length, 20);
  * ```
  */
 export function readCapture(bytes: Uint8Array): Capture {

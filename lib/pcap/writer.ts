@@ -42,9 +42,13 @@ export interface PcapPacket {
  * @see https://datatracker.ietf.org/doc/draft-ietf-opsawg-pcap/ §4 (file header), §5 (records)
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ *
+ * const packet = new Uint8Array(20).fill(0x45, 0, 1); // any bare IP packet
  * const w = new PcapWriter();
  * w.add(packet, 0, 1);
- * await Deno.writeFile("out.pcap", w.bytes());
+ * const file = w.bytes(); // e.g. await Deno.writeFile("out.pcap", file)
+ * strictEqual(file.length, 24 + 16 + 20); // global header, record header, packet
  * ```
  */
 export class PcapWriter {
@@ -135,7 +139,11 @@ export class PcapWriter {
  * @see https://datatracker.ietf.org/doc/draft-ietf-opsawg-pcap/ §4, §5
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ *
+ * const packet = new Uint8Array(20).fill(0x45, 0, 1); // any bare IP packet
  * const file = writePcap([{ tsSecs: 0, tsMicros: 1, data: packet }]);
+ * strictEqual(file.length, 24 + 16 + 20);
  * ```
  */
 export function writePcap(packets: readonly PcapPacket[]): Uint8Array {

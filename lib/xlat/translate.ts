@@ -142,7 +142,7 @@ function isLinkLocal6(b: Uint8Array, off: number): boolean {
   return b[off] === 0xfe && (b[off + 1]! & 0xc0) === 0x80;
 }
 
-/** A packet for the translator's own address: answer an Echo Request (H-04), drop the rest. */
+/** A packet for our own address: answer an Echo Request (RFC 4443 §4.1), drop the rest. */
 function toSelf6(
   ctx: XlatContext,
   off: number,
@@ -255,7 +255,7 @@ function from6(ctx: XlatContext, off: number, len: number, flags: number, reasmI
   if (nh === ipv6.NH_ICMPV6) icmpType = first && l4Len > 0 ? b[l4Off]! : 255;
   const isError = icmpType >= 0 && icmpType < 128;
 
-  // Packets for the translator itself (H-04: answer pings).
+  // Packets for the translator itself (a router answers pings: RFC 4443 §4.1, RFC 1812 §4.3.3.6).
   if (ipv6.addressEqual(b, dstOff, s.address6, 0)) {
     return toSelf6(ctx, off, l4Off, end, nh === ipv6.NH_ICMPV6 && !isFrag);
   }

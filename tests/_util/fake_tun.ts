@@ -1,5 +1,5 @@
 /**
- * An in-memory `TunDevice` for tests (STYLE.md: `tests/` has a fake): packets queued with
+ * An in-memory `TunDevice` for tests (docs/STYLE.md, "Tests"): packets queued with
  * `inject` come out of `read`, packets passed to `write` are collected in `written`. A read
  * of an empty queue returns `-EAGAIN` (like a non-blocking fd) or, after `close`, `-EBADF`.
  *

@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { hex, ipv4HeaderChecksumValid, l4ChecksumValid, toHex } from "./packets.ts";
 import { sharedAvailableOrWarn, sharedPath } from "./shared.ts";
 
-// Literal packets from the Jool graybox corpus (shared/conformance/jool, GPL-2.0, Jool's test
-// data; see its README), whose checksums Jool's suite treats as correct.
+// Literal packets from Jool's graybox test data (GPL-2.0; the corpus beside the clone,
+// ../shared/conformance/jool, absent in a user's clone), whose checksums Jool's suite treats as
+// correct.
 
 // deno-fmt-ignore
 const JOOL_AAT1_IN_V4_UDP = hex(`

@@ -1,6 +1,7 @@
 /**
- * Helpers for tests that read the team's shared corpus (`shared/` beside the repository:
- * /work/shared on a developer machine, a read-only copy beside the clone in CI).
+ * Helpers for tests that read the Jool corpus beside the clone (`../shared/conformance/jool`, and
+ * Jool's `check.py` in `../shared/conformance`), absent in a user's clone: those tests then skip
+ * with a message (see {@link sharedAvailableOrWarn}).
  *
  * @module
  */

@@ -1,6 +1,6 @@
 /**
- * Runner for Jool's graybox packet suite as re-wrapped in
- * `../shared/conformance/jool/` (see its README): builds a protomask config
+ * Runner for Jool's graybox packet suite as re-wrapped in the Jool corpus beside the clone
+ * (`../shared/conformance/jool/`, absent in a user's clone): builds a protomask config
  * from each case's config, translates the input pcap through the offline
  * mode, and compares the output as `check.py` does — byte for byte except the
  * declared `ignore` ranges, whose `verify` checksums must be valid.

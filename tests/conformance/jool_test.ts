@@ -1,5 +1,6 @@
 /**
- * Jool's graybox suite (`../shared/conformance/jool/`) through the offline
+ * Jool's graybox suite (the corpus beside the clone, `../shared/conformance/jool/`; absent in a
+ * user's clone, where these tests skip with a message) through the offline
  * `translate` mode, compared as `check.py` compares. Cases protomask does not
  * pass are listed in {@link KNOWN_FAILURES} with their reason (and in the
  * README); a listed case that starts passing fails the test, so the list
