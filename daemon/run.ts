@@ -172,7 +172,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     const nowMs = Date.now();
     for (const ev of t.drainEvents()) {
       if (ev.kind === "refused") {
-        logRefusal(refusals.refused(formatIpv6(ev.v6), ev.count, nowMs));
+        logRefusal(refusals.refused(formatIpv6(ev.v6), ev.count, nowMs, ev.refusal ?? undefined));
         continue;
       }
       const { message, properties } = describeLeaseEvent(ev);

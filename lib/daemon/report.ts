@@ -155,8 +155,13 @@ export function describeLeaseEvent(
   const v6 = formatIpv6(ev.v6);
   if (ev.kind === "refused") {
     return {
-      message: "lease refused for {v6}: pool exhausted",
-      properties: { event: "lease-refused", v6, atSecs: ev.atSecs },
+      message: "lease refused for {v6}: {reason}",
+      properties: {
+        event: "lease-refused",
+        v6,
+        reason: ev.refusal ?? "pool exhausted",
+        atSecs: ev.atSecs,
+      },
     };
   }
   const v4 = formatIpv4(ev.v4);
@@ -180,20 +185,21 @@ export function describeRefusal(
   const properties = {
     event: "lease-refused",
     v6: line.v6,
+    reason: line.reason ?? "pool exhausted",
     refusals: line.refusals,
     summary: line.summary,
     intervalSecs: Math.round(line.intervalMs / 1000),
   };
-  if (!line.summary) return { message: "lease refused for {v6}: pool exhausted", properties };
+  if (!line.summary) return { message: "lease refused for {v6}: {reason}", properties };
   if (line.v6 === null) {
     return {
       message: "lease refused {refusals} more times in {intervalSecs} s to hosts not logged " +
-        "one by one: pool exhausted",
+        "one by one: {reason}",
       properties,
     };
   }
   return {
-    message: "lease refused for {v6} {refusals} more times in {intervalSecs} s: pool exhausted",
+    message: "lease refused for {v6} {refusals} more times in {intervalSecs} s: {reason}",
     properties,
   };
 }
