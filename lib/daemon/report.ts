@@ -10,7 +10,7 @@ import { formatIpv6 } from "../addr/ipv6.ts";
 import type { LeaseEvent } from "../lease/table.ts";
 import type { RefusalLine } from "./refusal_log.ts";
 import { COUNTER_COUNT, counterName, Stat } from "../xlat/drop.ts";
-import { COUNTER_ROW_LENGTH, IoStat, type SharedState } from "./shared.ts";
+import { IoStat, SCALAR_COUNTERS, type SharedState } from "./shared.ts";
 
 /** Options of {@link SaveScheduler}. */
 export interface SaveSchedulerOptions {
@@ -116,6 +116,20 @@ export interface DaemonCounters {
   lease_file_write_errors: number;
   /** Lease events overwritten in the event ring before the main thread logged them. */
   lease_events_lost: number;
+  /** Leases created (drained "created" events). */
+  lease_created: number;
+  /** Leases expired (drained "expired" events). */
+  lease_expired: number;
+  /** Leases put back from the lease file or carried over by a reload. */
+  lease_restored: number;
+  /** Leases dropped at a restore or reload (conflict with the configuration). */
+  lease_dropped: number;
+  /** Refused packets of hosts that got no lease (pool exhausted or an abuse limit). */
+  lease_refused: number;
+  /** Configuration reloads applied (SIGHUP). */
+  config_reloads: number;
+  /** Configuration reloads rejected (the running configuration stayed). */
+  config_reloads_rejected: number;
 }
 
 /**
@@ -123,7 +137,17 @@ export interface DaemonCounters {
  * @returns every counter at 0
  */
 export function newDaemonCounters(): DaemonCounters {
-  return { lease_file_write_errors: 0, lease_events_lost: 0 };
+  return {
+    lease_file_write_errors: 0,
+    lease_events_lost: 0,
+    lease_created: 0,
+    lease_expired: 0,
+    lease_restored: 0,
+    lease_dropped: 0,
+    lease_refused: 0,
+    config_reloads: 0,
+    config_reloads_rejected: 0,
+  };
 }
 
 /**
@@ -213,7 +237,7 @@ const IO_NAMES: Record<number, string> = {
 
 /**
  * The name of an entry of a counter row (engine drop reasons and stats, then the loop's).
- * @param index index into a row of {@link COUNTER_ROW_LENGTH}
+ * @param index index into a row of `COUNTER_ROW_LENGTH` (shared.ts)
  * @returns its snake_case name
  */
 export function rowCounterName(index: number): string {
@@ -221,13 +245,14 @@ export function rowCounterName(index: number): string {
 }
 
 /**
- * The non-zero counters by name, for the log.
+ * The non-zero single counters by name, for the log (the per-protocol and ICMP type counts
+ * are left to the metrics).
  * @param totals a summed counter row
  * @returns name → value for every non-zero entry, in index order
  */
 export function nonZeroCounters(totals: Float64Array): Record<string, number> {
   const out: Record<string, number> = {};
-  for (let i = 1; i < Math.min(totals.length, COUNTER_ROW_LENGTH); i++) {
+  for (let i = 1; i < Math.min(totals.length, SCALAR_COUNTERS); i++) {
     if (totals[i]! !== 0) out[rowCounterName(i)] = totals[i]!;
   }
   return out;
