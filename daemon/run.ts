@@ -42,10 +42,12 @@ import {
   routesFor,
   type TunRoutes,
 } from "../lib/daemon/routes.ts";
+import { health, renderMetrics } from "../lib/daemon/metrics.ts";
 import { SharedState } from "../lib/daemon/shared.ts";
 import { decodeLeaseFile, encodeLeaseFile } from "../lib/lease/persist.ts";
 import { LeaseTable } from "../lib/lease/table.ts";
 import { leaseTableOptions } from "../lib/xlat/settings.ts";
+import { type MetricsServer, startMetricsServer } from "./metrics_server.ts";
 import {
   describeFsError,
   keepDamagedStateFile,
@@ -89,6 +91,8 @@ export interface DaemonOptions {
   config: Config;
   /** Re-reads the configuration (file plus command-line overrides) for SIGHUP. */
   reload: () => Promise<ReloadResult>;
+  /** The version for `protomask_build_info` (default "unknown"). */
+  version?: string;
 }
 
 function message(e: unknown): string {
@@ -116,11 +120,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const shared = SharedState.create(queues);
   shared.setNowMs(Date.now());
 
+  const counters = newDaemonCounters();
   if (stateFile !== null) {
-    await restoreLeases(table, stateFile);
+    const restored = await restoreLeases(table, stateFile);
+    counters.lease_restored += restored.restored;
+    counters.lease_dropped += restored.dropped;
     await prepareLeaseFile(table, stateFile);
   }
-  const counters = newDaemonCounters();
   const unreported = new UnreportedEvents();
   unreported.take(table); // events of the restore were not news
 
@@ -128,10 +134,40 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let setup: InterfaceSetup | null = null;
   let routes = routesFor(cfg);
   let workers: Worker[] = [];
+  let metrics: MetricsServer | null = null;
+  /** Per packet Worker: still running (for /healthz). */
+  const alive: boolean[] = [];
+  let stopping = false;
+  const startTimeSecs = Math.floor(Date.now() / 1000);
   try {
     tuns = openTunQueues({ name: cfg.interface.name }, queues);
     setup = setUpInterface({ name: tuns[0]!.name, mtuBytes: cfg.interface.mtu, ...routes });
     workers = await startWorkers(tuns, shared, table, cfg);
+    alive.push(...workers.map(() => true));
+    if (cfg.metrics.listen !== null) {
+      // Rendered on each scrape from the shared counters; nothing per packet.
+      metrics = startMetricsServer({
+        listen: cfg.metrics.listen,
+        health: () => health(alive, stopping),
+        render: () => {
+          const mem = Deno.memoryUsage();
+          return renderMetrics({
+            totals: shared.sumCounters(),
+            receivedByQueue: receivedByQueue(shared),
+            daemon: counters,
+            poolAddresses: table.capacity,
+            dynamicLeases: table.size,
+            staticMaps: cfg.rules.mapStatic.length,
+            workers: alive.length,
+            workersAlive: alive.filter((a) => a).length,
+            rssBytes: mem.rss,
+            heapUsedBytes: mem.heapUsed,
+            version: opts.version ?? "unknown",
+            startTimeSecs,
+          });
+        },
+      });
+    }
   } catch (e) {
     for (const w of workers) w.terminate();
     const problems = setup?.undo() ?? [];
@@ -148,6 +184,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     name: device.name,
     queues,
     prefix: formatIpv6Prefix(cfg.interface.prefix),
+    metrics: metrics?.address ?? null,
     pool: cfg.interface.pool.map(formatIpv4Prefix).join(", ") || "(none)",
     routes: routeText(routes).join(", "),
     address4: formatIpv4(cfg.interface.address4),
@@ -158,7 +195,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   });
 
   // ---- the running daemon --------------------------------------------------------------------
-  let stopping = false;
   let exitCode = 0;
   let saving: Promise<void> = Promise.resolve();
   /** A table replaced by a reload, merged into the new one on the next sweep. */
@@ -172,15 +208,20 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     const nowMs = Date.now();
     for (const ev of t.drainEvents()) {
       if (ev.kind === "refused") {
+        counters.lease_refused += ev.count;
         logRefusal(refusals.refused(formatIpv6(ev.v6), ev.count, nowMs, ev.refusal ?? undefined));
         continue;
       }
+      if (ev.kind === "created") counters.lease_created++;
+      else if (ev.kind === "expired") counters.lease_expired++;
+      else if (ev.kind === "restored") counters.lease_restored++;
       const { message, properties } = describeLeaseEvent(ev);
       audit.info(message, properties);
       scheduler.markDirty();
     }
     const missed = unreported.take(t);
     refusals.unattributed(missed.refusals, nowMs);
+    counters.lease_refused += missed.refusals;
     if (missed.lost > 0) {
       counters.lease_events_lost += missed.lost;
       scheduler.markDirty();
@@ -269,6 +310,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       await saving;
       await save();
     }
+    await metrics?.close();
     for (const p of iface.undo()) log.warn("cleanup: {problem}", { problem: p });
     for (const t of tuns) t.close();
     logCounters("stopped; counters");
@@ -279,6 +321,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     log.info("SIGHUP: reloading the configuration");
     const next = await opts.reload();
     if (!next.ok) {
+      counters.config_reloads_rejected++;
       log.error("reload rejected, keeping the running configuration: {error}", {
         event: "reload-rejected",
         error: next.message,
@@ -296,6 +339,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         ...newCfg,
         interface: { ...newCfg.interface, name: cfg.interface.name, queues: cfg.interface.queues },
         rules: { ...newCfg.rules, stateFile: cfg.rules.stateFile },
+        metrics: cfg.metrics,
       };
     }
     const newRoutes = routesFor(newCfg);
@@ -303,6 +347,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     try {
       iface.apply({ ...changes, mtuBytes: newCfg.interface.mtu });
     } catch (e) {
+      counters.config_reloads_rejected++;
       log.error("reload rejected, keeping the running configuration: {error}", {
         event: "reload-rejected",
         error: message(e),
@@ -315,12 +360,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     try {
       result = table.reconfigure(newOptions, nowSecs);
     } catch (e) {
+      counters.config_reloads_rejected++;
       log.error("reload rejected: {error}", { event: "reload-rejected", error: message(e) });
       return;
     }
     result.table.drainEvents(); // "restored" events of carried-over leases: not news
     unreported.take(result.table);
     logDropped("reload", result.dropped);
+    counters.lease_dropped += result.dropped.length;
+    counters.config_reloads++;
     const generation = shared.generation + 1;
     const msg: WorkerReload = {
       kind: "reload",
@@ -429,8 +477,11 @@ function logLostEvents(lost: number, total: number): void {
   );
 }
 
-/** Reads the lease file into `table`, logging what was dropped and why. */
-async function restoreLeases(table: LeaseTable, path: string): Promise<void> {
+/** Reads the lease file into `table`, logging what was dropped and why; returns the counts. */
+async function restoreLeases(
+  table: LeaseTable,
+  path: string,
+): Promise<{ restored: number; dropped: number }> {
   let text: string | null;
   try {
     text = await readStateFile(path);
@@ -439,7 +490,7 @@ async function restoreLeases(table: LeaseTable, path: string): Promise<void> {
   }
   if (text === null) {
     log.info("no lease file at {path} yet; starting with no leases", { path });
-    return;
+    return { restored: 0, dropped: 0 };
   }
   const decoded = decodeLeaseFile(text);
   if (decoded.problem !== null) {
@@ -468,6 +519,7 @@ async function restoreLeases(table: LeaseTable, path: string): Promise<void> {
     path,
   });
   logDropped("restore", result.dropped);
+  return { restored: result.restored, dropped: result.dropped.length };
 }
 
 /**
