@@ -179,6 +179,7 @@ async function runRun(cmd: RunCommand): Promise<number> {
   try {
     return await runDaemon({
       config: first.config,
+      version: denoJson.version,
       reload: async () => {
         const next = await loadRunConfig(cmd);
         if (next.ok) logWarnings(next.warnings ?? []);

@@ -50,6 +50,7 @@ import {
   routesFor,
   type TunRoutes,
 } from "../lib/daemon/routes.ts";
+import { health, renderMetrics } from "../lib/daemon/metrics.ts";
 import { SharedState } from "../lib/daemon/shared.ts";
 import { CHECKED_SYSCTLS, type SysctlReading, sysctlWarnings } from "../lib/daemon/sysctl.ts";
 import { decodeLeaseFile, encodeLeaseFile } from "../lib/lease/persist.ts";
@@ -62,6 +63,7 @@ import {
 } from "../lib/lease/table.ts";
 import { leaseTableOptions } from "../lib/xlat/settings.ts";
 import { MappingLogFile } from "./mapping_log_file.ts";
+import { type MetricsServer, startMetricsServer } from "./metrics_server.ts";
 import {
   describeFsError,
   keepDamagedStateFile,
@@ -120,6 +122,8 @@ export interface DaemonOptions {
   config: Config;
   /** Re-reads the configuration (file plus command-line overrides) for SIGHUP. */
   reload: () => Promise<ReloadResult>;
+  /** The version for `protomask_build_info` (default "unknown"). */
+  version?: string;
 }
 
 function message(e: unknown): string {
@@ -147,20 +151,22 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const shared = SharedState.create(queues);
   shared.setNowMs(Date.now());
 
+  const counters = newDaemonCounters();
   const mapping = cfg.logging.mappingLog === null
     ? null
     : await openMappingLog(cfg.logging.mappingLog);
   const recordMapping: RecordMapping = (r) => mapping?.write(mappingLine(r));
   try {
     if (stateFile !== null) {
-      await restoreLeases(table, stateFile, recordMapping);
+      const restored = await restoreLeases(table, stateFile, recordMapping);
+      counters.lease_restored += restored.restored;
+      counters.lease_dropped += restored.dropped;
       await prepareLeaseFile(table, stateFile);
     }
   } catch (e) {
     await mapping?.close();
     throw e;
   }
-  const counters = newDaemonCounters();
   const unreported = new UnreportedEvents();
   unreported.take(table); // events of the restore were not news
 
@@ -168,10 +174,40 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let setup: InterfaceSetup | null = null;
   let routes = routesFor(cfg);
   let workers: Worker[] = [];
+  let metrics: MetricsServer | null = null;
+  /** Per packet Worker: still running (for /healthz). */
+  const alive: boolean[] = [];
+  let stopping = false;
+  const startTimeSecs = Math.floor(Date.now() / 1000);
   try {
     tuns = openTunQueues({ name: cfg.interface.name }, queues);
     setup = setUpInterface({ name: tuns[0]!.name, mtuBytes: cfg.interface.mtu, ...routes });
     workers = await startWorkers(tuns, shared, table, cfg);
+    alive.push(...workers.map(() => true));
+    if (cfg.metrics.listen !== null) {
+      // Rendered on each scrape from the shared counters; nothing per packet.
+      metrics = startMetricsServer({
+        listen: cfg.metrics.listen,
+        health: () => health(alive, stopping),
+        render: () => {
+          const mem = Deno.memoryUsage();
+          return renderMetrics({
+            totals: shared.sumCounters(),
+            receivedByQueue: receivedByQueue(shared),
+            daemon: counters,
+            poolAddresses: table.capacity,
+            dynamicLeases: table.size,
+            staticMaps: cfg.rules.mapStatic.length,
+            workers: alive.length,
+            workersAlive: alive.filter((a) => a).length,
+            rssBytes: mem.rss,
+            heapUsedBytes: mem.heapUsed,
+            version: opts.version ?? "unknown",
+            startTimeSecs,
+          });
+        },
+      });
+    }
   } catch (e) {
     for (const w of workers) w.terminate();
     const problems = setup?.undo() ?? [];
@@ -189,6 +225,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     name: device.name,
     queues,
     prefix: formatIpv6Prefix(cfg.interface.prefix),
+    metrics: metrics?.address ?? null,
     pool: cfg.interface.pool.map(formatIpv4Prefix).join(", ") || "(none)",
     routes: routeText(routes).join(", "),
     address4: formatIpv4(cfg.interface.address4),
@@ -204,7 +241,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   }
 
   // ---- the running daemon --------------------------------------------------------------------
-  let stopping = false;
   let exitCode = 0;
   let saving: Promise<void> = Promise.resolve();
   /** A table replaced by a reload, merged into the new one on the next sweep. */
@@ -218,9 +254,17 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     const nowMs = Date.now();
     for (const ev of t.drainEvents()) {
       if (ev.kind === "refused") {
-        logRefusal(refusals.refused(formatIpv6(ev.v6), ev.count, nowMs), recordMapping, nowMs);
+        counters.lease_refused += ev.count;
+        logRefusal(
+          refusals.refused(formatIpv6(ev.v6), ev.count, nowMs, ev.refusal ?? undefined),
+          recordMapping,
+          nowMs,
+        );
         continue;
       }
+      if (ev.kind === "created") counters.lease_created++;
+      else if (ev.kind === "expired") counters.lease_expired++;
+      else if (ev.kind === "restored") counters.lease_restored++;
       const { message, properties } = describeLeaseEvent(ev);
       audit.info(message, properties);
       recordMapping(leaseEventRecord(ev));
@@ -230,6 +274,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     refusals.unattributed(missed.refusals, nowMs);
     counters.lease_event_waits += missed.waits;
     counters.lease_event_wait_refusals += missed.waitRefusals;
+    counters.lease_refused += missed.refusals;
     if (missed.lost > 0) {
       counters.lease_events_lost += missed.lost;
       scheduler.markDirty();
@@ -339,6 +384,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       await mapping.close();
       counters.mapping_log_write_errors = mapping.writeErrors;
     }
+    await metrics?.close();
     for (const p of iface.undo()) log.warn("cleanup: {problem}", { problem: p });
     for (const t of tuns) t.close();
     logCounters("stopped; counters");
@@ -349,6 +395,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     log.info("SIGHUP: reloading the configuration");
     const next = await opts.reload();
     if (!next.ok) {
+      counters.config_reloads_rejected++;
       log.error("reload rejected, keeping the running configuration: {error}", {
         event: "reload-rejected",
         error: next.message,
@@ -367,6 +414,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         interface: { ...newCfg.interface, name: cfg.interface.name, queues: cfg.interface.queues },
         rules: { ...newCfg.rules, stateFile: cfg.rules.stateFile },
         logging: { ...newCfg.logging, mappingLog: cfg.logging.mappingLog },
+        metrics: cfg.metrics,
       };
     }
     const newRoutes = routesFor(newCfg);
@@ -374,6 +422,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     try {
       iface.apply({ ...changes, mtuBytes: newCfg.interface.mtu });
     } catch (e) {
+      counters.config_reloads_rejected++;
       log.error("reload rejected, keeping the running configuration: {error}", {
         event: "reload-rejected",
         error: message(e),
@@ -386,12 +435,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     try {
       result = table.reconfigure(newOptions, nowSecs);
     } catch (e) {
+      counters.config_reloads_rejected++;
       log.error("reload rejected: {error}", { event: "reload-rejected", error: message(e) });
       return;
     }
     result.table.drainEvents(); // "restored" events of carried-over leases: not news
     unreported.take(result.table);
     logDropped("reload", result.dropped, recordMapping);
+    counters.lease_dropped += result.dropped.length;
+    counters.config_reloads++;
     const generation = shared.generation + 1;
     const msg: WorkerReload = {
       kind: "reload",
@@ -590,7 +642,7 @@ async function restoreLeases(
   table: LeaseTable,
   path: string,
   record: RecordMapping,
-): Promise<void> {
+): Promise<{ restored: number; dropped: number }> {
   let text: string | null;
   try {
     text = await readStateFile(path);
@@ -599,7 +651,7 @@ async function restoreLeases(
   }
   if (text === null) {
     log.info("no lease file at {path} yet; starting with no leases", { path });
-    return;
+    return { restored: 0, dropped: 0 };
   }
   const decoded = decodeLeaseFile(text);
   if (decoded.problem !== null) {
@@ -630,6 +682,7 @@ async function restoreLeases(
     path,
   });
   logDropped("restore", result.dropped, record);
+  return { restored: result.restored, dropped: result.dropped.length };
 }
 
 /** The mapping-log record of an event of the restore at start. */

@@ -64,8 +64,8 @@ protomask 1.x options (daemon and check-config; each wins over the file):
                                 (Rules.ReservationDuration)
       --num-queues <N>          TUN queues, one packet thread each
                                 (Interface.Queues)
-      --prometheus <ADDR>       Accepted for compatibility and ignored, with
-                                a warning
+      --prometheus <ADDR>       Prometheus /metrics endpoint, e.g.
+                                127.0.0.1:9060 (Metrics.Listen)
 
 Options of translate (each required, once):
   -c, --config <FILE>
@@ -126,7 +126,7 @@ export interface ConfigOverrides {
   translationPrefix: string | null;
   /** `--reservation-timeout <SECS>` (`Rules.ReservationDuration`), or null. */
   reservationTimeout: string | null;
-  /** `--prometheus <ADDR>`: accepted and ignored with a warning, or null. */
+  /** `--prometheus <ADDR>` (`Metrics.Listen`), or null. */
   prometheus: string | null;
   /** `--num-queues <N>` (`Interface.Queues`), or null. */
   numQueues: string | null;

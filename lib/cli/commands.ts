@@ -138,10 +138,10 @@ function applyOverrides(
       });
     }
   }
-  if (o.prometheus !== null) {
-    warnings.push(
-      `--prometheus '${o.prometheus}' ignored: this version has no Prometheus endpoint`,
-    );
+  const metrics = o.prometheus === null ? null : section(tree, "Metrics");
+  if (metrics !== null && o.prometheus !== null) {
+    metrics.Listen = o.prometheus;
+    origins.set("Metrics.Listen", { label: "--prometheus", raw: o.prometheus, flag: true });
   }
   if (iface !== null && o.numQueues !== null) {
     const v = o.numQueues;

@@ -75,6 +75,19 @@ export interface Config {
     reservationDurationSecs: number;
     /** Lease persistence file, or `null` when off (`Rules.StateFile`). */
     stateFile: string | null;
+    /** IPv6 prefixes that may get a dynamic lease, or null for all (`Rules.AllowedSources`). */
+    allowedSources: Ipv6Prefix[] | null;
+    /** Most dynamic leases per `leasePrefixLength` prefix, or null for no limit. */
+    maxLeasesPerPrefix: number | null;
+    /** Prefix length `maxLeasesPerPrefix` counts by (`Rules.LeasePrefixLength`). */
+    leasePrefixLength: number;
+    /** New dynamic leases per second (a token bucket), or null for no limit. */
+    maxNewLeasesPerSecond: number | null;
+  };
+  /** `[Metrics]`: the Prometheus endpoint. */
+  readonly metrics: {
+    /** Where `/metrics` and `/healthz` listen (`Metrics.Listen`), or null when off. */
+    listen: MetricsListen | null;
   };
   /** `[Translation]`: RFC 7915 knobs. */
   readonly translation: {
@@ -110,6 +123,43 @@ export interface Config {
   };
 }
 
+/** The address of the metrics endpoint (`Metrics.Listen`). */
+export interface MetricsListen {
+  /** An IPv4 or IPv6 address (IPv6 without brackets), as `Deno.serve` takes it. */
+  hostname: string;
+  /** TCP port, 1–65535. */
+  port: number;
+}
+
+/**
+ * `Metrics.Listen` as text: `host:port`, with an IPv6 host in brackets.
+ * @param l the address
+ * @returns e.g. `127.0.0.1:9060` or `[::1]:9060` (also the form of `--allow-net`)
+ */
+export function formatListen(l: MetricsListen): string {
+  return l.hostname.includes(":") ? `[${l.hostname}]:${l.port}` : `${l.hostname}:${l.port}`;
+}
+
+/**
+ * Parses `host:port` (IPv4 address, or IPv6 address in brackets; port 1–65535).
+ * @param text the text
+ * @returns the address, or a description of what is wrong
+ */
+export function parseListen(text: string): MetricsListen | string {
+  const m = /^(?:\[([^\]]*)\]|([^:\[\]]*)):([0-9]{1,5})$/.exec(text);
+  const allowed = 'expected "address:port", e.g. "127.0.0.1:9060" or "[::1]:9060"';
+  if (m === null) return allowed;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return "the port must be 1 to 65535";
+  if (m[1] !== undefined) {
+    const a = parseIpv6(m[1]);
+    return a === null ? "not an IPv6 address in the brackets" : { hostname: formatIpv6(a), port };
+  }
+  const a = parseIpv4(m[2]!);
+  if (a === null) return `${allowed} (the address must be an IP address, not a name)`;
+  return { hostname: formatIpv4(a), port };
+}
+
 /** The RFC 6052 §2.1 Well-Known Prefix, the default `Interface.Prefix`. */
 export const DEFAULT_PREFIX = "64:ff9b::/96";
 /** RFC 7600 §4 IPv4 dummy address, the default `Interface.Address4`. */
@@ -136,10 +186,22 @@ export const MAX_IFNAME_BYTES = 15;
 const MAX_U32 = 0xffffffff;
 const MAX_ICMP_RATE = 1_000_000;
 
-const TOP_KEYS = ["Interface", "Rules", "Translation", "Logging"] as const;
+const TOP_KEYS = ["Interface", "Rules", "Translation", "Logging", "Metrics"] as const;
 const INTERFACE_KEYS = ["Prefix", "Pool", "Name", "MTU", "Address4", "Address6", "Queues"] as const;
-const RULES_KEYS = ["MapStatic", "ReservationDuration", "StateFile"] as const;
+const RULES_KEYS = [
+  "MapStatic",
+  "ReservationDuration",
+  "StateFile",
+  "AllowedSources",
+  "MaxLeasesPerPrefix",
+  "LeasePrefixLength",
+  "MaxNewLeasesPerSecond",
+] as const;
 const LOGGING_KEYS = ["MappingLog"] as const;
+const METRICS_KEYS = ["Listen"] as const;
+/** Default `Rules.LeasePrefixLength`: a /64, one IPv6 subnet (one host, often). */
+export const DEFAULT_LEASE_PREFIX_LENGTH = 64;
+const MAX_NEW_LEASES_PER_SECOND = 1_000_000;
 const TRANSLATION_KEYS = [
   "LowestIPv6MTU",
   "AmendUDPChecksumZero",
@@ -476,6 +538,7 @@ export function parseConfig(text: string, opts: { path?: string } = {}): Config 
   const rt = sect("Rules", RULES_KEYS);
   const tt = sect("Translation", TRANSLATION_KEYS);
   const lt = sect("Logging", LOGGING_KEYS);
+  const mt = sect("Metrics", METRICS_KEYS);
 
   // [Interface]
   const prefix = c.field(it, "Interface", "Prefix", c.rfc6052Prefix) ??
@@ -505,6 +568,26 @@ export function parseConfig(text: string, opts: { path?: string } = {}): Config 
     const s = c.string(v, path);
     if (s === "") c.report(path, v, "must not be empty (leave the key out to keep no state)");
     return s === "" ? undefined : s;
+  }) ?? null;
+  const allowedSources = c.field(rt, "Rules", "AllowedSources", c.array(c.ipv6Prefix)) ?? null;
+  const maxLeasesPerPrefix = c.field(rt, "Rules", "MaxLeasesPerPrefix", c.integer(1, 0x7fffffff)) ??
+    null;
+  const leasePrefixLength = c.field(rt, "Rules", "LeasePrefixLength", c.integer(1, 128)) ??
+    DEFAULT_LEASE_PREFIX_LENGTH;
+  const maxNewLeasesPerSecond = c.field(
+    rt,
+    "Rules",
+    "MaxNewLeasesPerSecond",
+    c.integer(1, MAX_NEW_LEASES_PER_SECOND),
+  ) ?? null;
+
+  // [Metrics]
+  const listen = c.field(mt, "Metrics", "Listen", (v, path) => {
+    const s = c.string(v, path);
+    if (s === undefined) return undefined;
+    const l = parseListen(s);
+    if (typeof l === "string") c.report(path, v, l);
+    return typeof l === "string" ? undefined : l;
   }) ?? null;
 
   // [Logging]
@@ -583,9 +666,18 @@ export function parseConfig(text: string, opts: { path?: string } = {}): Config 
   if (c.problems.length > 0) throw new ConfigError(c.problems, errorOpts);
   return deepFreeze({
     interface: { prefix, pool, name, mtu, address4, address6, queues },
-    rules: { mapStatic, reservationDurationSecs, stateFile },
+    rules: {
+      mapStatic,
+      reservationDurationSecs,
+      stateFile,
+      allowedSources,
+      maxLeasesPerPrefix,
+      leasePrefixLength,
+      maxNewLeasesPerSecond,
+    },
     translation,
     logging: { mappingLog },
+    metrics: { listen },
   });
 }
 
@@ -642,6 +734,14 @@ export function formatConfig(cfg: Config, opts: { cpus?: number } = {}): string 
   }
   lines.push(`ReservationDuration = ${r.reservationDurationSecs}`);
   if (r.stateFile !== null) lines.push(`StateFile = ${tomlString(r.stateFile)}`);
+  if (r.allowedSources !== null) {
+    lines.push(`AllowedSources = ${list(r.allowedSources.map(formatIpv6Prefix))}`);
+  }
+  if (r.maxLeasesPerPrefix !== null) lines.push(`MaxLeasesPerPrefix = ${r.maxLeasesPerPrefix}`);
+  lines.push(`LeasePrefixLength = ${r.leasePrefixLength}`);
+  if (r.maxNewLeasesPerSecond !== null) {
+    lines.push(`MaxNewLeasesPerSecond = ${r.maxNewLeasesPerSecond}`);
+  }
   lines.push(
     "",
     "[Translation]",
@@ -661,5 +761,11 @@ export function formatConfig(cfg: Config, opts: { cpus?: number } = {}): string 
   if (cfg.logging.mappingLog !== null) {
     lines.push("", "[Logging]", `MappingLog = ${tomlString(cfg.logging.mappingLog)}`);
   }
+  lines.push("", "[Metrics]");
+  lines.push(
+    cfg.metrics.listen === null
+      ? "# Listen: off (the default)"
+      : `Listen = ${tomlString(formatListen(cfg.metrics.listen))}`,
+  );
   return lines.join("\n") + "\n";
 }

@@ -5,12 +5,11 @@
  * protomask 1.x (`src/args/protomask.rs`, struct `Config`) reads a JSON object with the keys
  * `prefix` (RFC 6052 prefix, default `64:ff9b::/96`), `pool` (IPv4 prefixes), `static_map`,
  * `reservation_timeout` (seconds, default 7200), `prometheus_bind_addr` and `queues` (TUN
- * queues, `Interface.Queues` here). Its
+ * queues, `Interface.Queues` here; `prometheus_bind_addr` is `Metrics.Listen`). Its
  * `static_map` is declared as a list of `(Ipv4Addr, Ipv6Addr)` pairs — a JSON array
  * `["192.0.2.1", "2001:db8::1"]` — while its example `config/protomask.json` writes objects
- * `{"ipv4": "192.0.2.1", "ipv6": "2001:db8::1"}`; both shapes are accepted here. A key that
- * makes no sense in this version (`prometheus_bind_addr`) is accepted and reported back as a
- * warning; any other key is an error with a suggestion, as in the TOML path.
+ * `{"ipv4": "192.0.2.1", "ipv6": "2001:db8::1"}`; both shapes are accepted here. Any other
+ * key is an error with a suggestion, as in the TOML path.
  *
  * The JSON is turned into the equivalent TOML-shaped tree (`[Interface] Prefix, Pool`;
  * `[Rules] MapStatic, ReservationDuration`, `queues` as `[Interface] Queues`) and validated by
@@ -214,6 +213,7 @@ export function readProtomask1Tree(text: string): Protomask1Tree {
   }
   const iface: ConfigTree = {};
   const rules: ConfigTree = {};
+  const metrics: ConfigTree = {};
   origins.set("Interface.Pool", { label: "pool", raw: doc.pool, flag: false });
   origins.set("Rules.MapStatic", { label: "static_map", raw: doc.static_map, flag: false });
   for (const [key, v] of Object.entries(doc)) {
@@ -238,11 +238,10 @@ export function readProtomask1Tree(text: string): Protomask1Tree {
         origins.set("Rules.ReservationDuration", { label: key, raw: v, flag: false });
         break;
       case "prometheus_bind_addr":
+        // null: off, as when the key is absent.
         if (v !== null) {
-          warnings.push(
-            `prometheus_bind_addr = ${JSON.stringify(v)} ignored: this version has no ` +
-              "Prometheus endpoint",
-          );
+          metrics.Listen = toTreeValue(v);
+          origins.set("Metrics.Listen", { label: key, raw: v, flag: false });
         }
         break;
       case "queues":
@@ -258,6 +257,7 @@ export function readProtomask1Tree(text: string): Protomask1Tree {
   }
   if (Object.keys(iface).length > 0) tree.Interface = iface;
   if (Object.keys(rules).length > 0) tree.Rules = rules;
+  if (Object.keys(metrics).length > 0) tree.Metrics = metrics;
   return { tree, origins, problems, warnings };
 }
 
@@ -337,7 +337,7 @@ export function validateTree(input: {
  *
  * Every problem is reported at once, named by its JSON key path (`static_map[1].ipv4`),
  * with the messages of the TOML path; a JSON syntax error carries line and column. A key
- * this version does not use (`prometheus_bind_addr`) comes back as a warning.
+ * this version does not use would come back as a warning (none today).
  * Settings that protomask 1.x has no key for take the TOML defaults.
  *
  * @param text the JSON text

@@ -14,6 +14,7 @@ import type { XlatContext } from "../xlat/context.ts";
 import { INPUT_CAPACITY, INPUT_OFFSET } from "../xlat/context.ts";
 import { expireReassembly } from "../xlat/reassembly.ts";
 import { translate } from "../xlat/translate.ts";
+import { classifyReceived, countOutcome, translatedSoFar } from "./breakdown.ts";
 import { EAGAIN, EBADF, EFAULT, EINTR, EIO, ENODEV } from "./errno.ts";
 import { IoStat, type SharedState } from "./shared.ts";
 import type { TunDevice } from "./tun_device.ts";
@@ -99,7 +100,12 @@ export class PacketLoop {
         ctx.setClock(nowMs);
         if (ctx.nowSecs !== secs) expireReassembly(ctx);
       }
+      // Per-protocol and ICMP type counts (lib/daemon/breakdown.ts): read before the engine
+      // rewrites the headers in place.
+      const cls = classifyReceived(mem, INPUT_OFFSET, n, counters);
+      const before = translatedSoFar(counters);
       const emitted = translate(ctx, n);
+      countOutcome(counters, cls, before);
       for (let i = 0; i < emitted; i++) {
         const w = dev.write(mem, ctx.emitOffset[i]!, ctx.emitLength[i]!);
         if (w < 0) counters[IoStat.WRITE_ERRORS]!++;

@@ -65,7 +65,8 @@ export function mappingLine(r: MappingRecord): string {
 export function leaseEventRecord(ev: LeaseEvent): MappingRecord {
   const ipv6 = formatIpv6(ev.v6);
   if (ev.kind === "refused") {
-    return { timeMs: ev.atSecs * 1000, event: "refused", ipv6, reason: "pool exhausted" };
+    const reason = ev.refusal ?? "pool exhausted";
+    return { timeMs: ev.atSecs * 1000, event: "refused", ipv6, reason };
   }
   return { timeMs: ev.atSecs * 1000, event: ev.kind, ipv6, ipv4: formatIpv4(ev.v4) };
 }
@@ -95,7 +96,7 @@ export function refusalRecord(line: RefusalLine, timeMs: number): MappingRecord 
     timeMs,
     event: "refused",
     ...(line.v6 === null ? {} : { ipv6: line.v6 }),
-    reason: "pool exhausted",
+    reason: line.reason ?? "pool exhausted",
     count: line.refusals,
   };
 }

@@ -20,10 +20,19 @@ export interface RefusalLogOptions {
   maxSources?: number;
 }
 
+/** Why the refusals of {@link RefusalLog.unattributed} happened: not recorded one by one. */
+export const UNATTRIBUTED_REASON = "pool exhausted or an abuse limit";
+
 /** One line for the audit log. */
 export interface RefusalLine {
   /** The IPv6 source, or null for the refusals of sources not followed one by one. */
   v6: string | null;
+  /**
+   * Why the lease was refused ("pool exhausted", "source not allowed", "prefix lease limit",
+   * "lease rate limit"; {@link UNATTRIBUTED_REASON} for sources not followed). Absent:
+   * "pool exhausted".
+   */
+  reason?: string;
   /** Refused packets this line accounts for. */
   refusals: number;
   /**
@@ -36,6 +45,10 @@ export interface RefusalLine {
 }
 
 interface Source {
+  /** The IPv6 source. */
+  v6: string;
+  /** Why it was refused. */
+  reason: string;
   /** When the current interval began. */
   startMs: number;
   /** Refusals counted in it and not logged yet. */
@@ -71,11 +84,18 @@ export class RefusalLog {
    * @param v6 the IPv6 source (text)
    * @param refusals how many packets were refused (≥ 1)
    * @param nowMs the current time
+   * @param reason why (a source refused for two reasons is followed once per reason)
    * @returns the line to log now (the source's first refusal in an interval), or null when
    *   the refusals are counted for a summary line
    */
-  refused(v6: string, refusals: number, nowMs: number): RefusalLine | null {
-    const s = this.#sources.get(v6);
+  refused(
+    v6: string,
+    refusals: number,
+    nowMs: number,
+    reason: string = "pool exhausted",
+  ): RefusalLine | null {
+    const key = `${reason} ${v6}`;
+    const s = this.#sources.get(key);
     if (s !== undefined) {
       s.counted += refusals;
       return null;
@@ -84,8 +104,8 @@ export class RefusalLog {
       this.unattributed(refusals, nowMs);
       return null;
     }
-    this.#sources.set(v6, { startMs: nowMs, counted: 0 });
-    return { v6, refusals, summary: false, intervalMs: 0 };
+    this.#sources.set(key, { v6, reason, startMs: nowMs, counted: 0 });
+    return { v6, reason, refusals, summary: false, intervalMs: 0 };
   }
 
   /**
@@ -110,16 +130,17 @@ export class RefusalLog {
    */
   flush(nowMs: number, all = false): RefusalLine[] {
     const out: RefusalLine[] = [];
-    for (const [v6, s] of this.#sources) {
+    for (const [key, s] of this.#sources) {
       const age = nowMs - s.startMs;
       if (!all && age < this.#intervalMs) continue;
       if (s.counted === 0) {
-        this.#sources.delete(v6);
+        this.#sources.delete(key);
         continue;
       }
-      out.push({ v6, refusals: s.counted, summary: true, intervalMs: Math.max(0, age) });
+      const { v6, reason } = s;
+      out.push({ v6, reason, refusals: s.counted, summary: true, intervalMs: Math.max(0, age) });
       if (all) {
-        this.#sources.delete(v6);
+        this.#sources.delete(key);
       } else {
         s.startMs = nowMs;
         s.counted = 0;
@@ -127,7 +148,13 @@ export class RefusalLog {
     }
     const otherAge = nowMs - this.#otherStartMs;
     if (this.#other > 0 && (all || otherAge >= this.#intervalMs)) {
-      out.push({ v6: null, refusals: this.#other, summary: true, intervalMs: otherAge });
+      out.push({
+        v6: null,
+        reason: UNATTRIBUTED_REASON,
+        refusals: this.#other,
+        summary: true,
+        intervalMs: otherAge,
+      });
       this.#other = 0;
     }
     return out;

@@ -10,7 +10,7 @@ import { formatIpv6 } from "../addr/ipv6.ts";
 import type { LeaseEvent } from "../lease/table.ts";
 import type { RefusalLine } from "./refusal_log.ts";
 import { COUNTER_COUNT, counterName, Stat } from "../xlat/drop.ts";
-import { COUNTER_ROW_LENGTH, IoStat, type SharedState } from "./shared.ts";
+import { IoStat, SCALAR_COUNTERS, type SharedState } from "./shared.ts";
 
 /** Options of {@link SaveScheduler}. */
 export interface SaveSchedulerOptions {
@@ -122,6 +122,20 @@ export interface DaemonCounters {
   lease_event_wait_refusals: number;
   /** Writes (and reopens) of the mapping log that failed (the lines are kept and retried). */
   mapping_log_write_errors: number;
+  /** Leases created (drained "created" events). */
+  lease_created: number;
+  /** Leases expired (drained "expired" events). */
+  lease_expired: number;
+  /** Leases put back from the lease file or carried over by a reload. */
+  lease_restored: number;
+  /** Leases dropped at a restore or reload (conflict with the configuration). */
+  lease_dropped: number;
+  /** Refused packets of hosts that got no lease (pool exhausted or an abuse limit). */
+  lease_refused: number;
+  /** Configuration reloads applied (SIGHUP). */
+  config_reloads: number;
+  /** Configuration reloads rejected (the running configuration stayed). */
+  config_reloads_rejected: number;
 }
 
 /**
@@ -135,6 +149,13 @@ export function newDaemonCounters(): DaemonCounters {
     lease_event_waits: 0,
     lease_event_wait_refusals: 0,
     mapping_log_write_errors: 0,
+    lease_created: 0,
+    lease_expired: 0,
+    lease_restored: 0,
+    lease_dropped: 0,
+    lease_refused: 0,
+    config_reloads: 0,
+    config_reloads_rejected: 0,
   };
 }
 
@@ -167,8 +188,13 @@ export function describeLeaseEvent(
   const v6 = formatIpv6(ev.v6);
   if (ev.kind === "refused") {
     return {
-      message: "lease refused for {v6}: pool exhausted",
-      properties: { event: "lease-refused", v6, atSecs: ev.atSecs },
+      message: "lease refused for {v6}: {reason}",
+      properties: {
+        event: "lease-refused",
+        v6,
+        reason: ev.refusal ?? "pool exhausted",
+        atSecs: ev.atSecs,
+      },
     };
   }
   const v4 = formatIpv4(ev.v4);
@@ -192,20 +218,21 @@ export function describeRefusal(
   const properties = {
     event: "lease-refused",
     v6: line.v6,
+    reason: line.reason ?? "pool exhausted",
     refusals: line.refusals,
     summary: line.summary,
     intervalSecs: Math.round(line.intervalMs / 1000),
   };
-  if (!line.summary) return { message: "lease refused for {v6}: pool exhausted", properties };
+  if (!line.summary) return { message: "lease refused for {v6}: {reason}", properties };
   if (line.v6 === null) {
     return {
       message: "lease refused {refusals} more times in {intervalSecs} s to hosts not logged " +
-        "one by one: pool exhausted",
+        "one by one: {reason}",
       properties,
     };
   }
   return {
-    message: "lease refused for {v6} {refusals} more times in {intervalSecs} s: pool exhausted",
+    message: "lease refused for {v6} {refusals} more times in {intervalSecs} s: {reason}",
     properties,
   };
 }
@@ -219,7 +246,7 @@ const IO_NAMES: Record<number, string> = {
 
 /**
  * The name of an entry of a counter row (engine drop reasons and stats, then the loop's).
- * @param index index into a row of {@link COUNTER_ROW_LENGTH}
+ * @param index index into a row of `COUNTER_ROW_LENGTH` (shared.ts)
  * @returns its snake_case name
  */
 export function rowCounterName(index: number): string {
@@ -227,13 +254,14 @@ export function rowCounterName(index: number): string {
 }
 
 /**
- * The non-zero counters by name, for the log.
+ * The non-zero single counters by name, for the log (the per-protocol and ICMP type counts
+ * are left to the metrics).
  * @param totals a summed counter row
  * @returns name → value for every non-zero entry, in index order
  */
 export function nonZeroCounters(totals: Float64Array): Record<string, number> {
   const out: Record<string, number> = {};
-  for (let i = 1; i < Math.min(totals.length, COUNTER_ROW_LENGTH); i++) {
+  for (let i = 1; i < Math.min(totals.length, SCALAR_COUNTERS); i++) {
     if (totals[i]! !== 0) out[rowCounterName(i)] = totals[i]!;
   }
   return out;

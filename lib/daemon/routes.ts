@@ -90,5 +90,8 @@ export function restartOnlyChanges(before: Config, after: Config): string[] {
   if (before.logging.mappingLog !== after.logging.mappingLog) out.push("Logging.MappingLog");
   // The queues are the device's fds and their Workers, opened once.
   if (before.interface.queues !== after.interface.queues) out.push("Interface.Queues");
+  // The metrics endpoint is bound once, at start.
+  const l0 = before.metrics.listen, l1 = after.metrics.listen;
+  if (l0?.hostname !== l1?.hostname || l0?.port !== l1?.port) out.push("Metrics.Listen");
   return out;
 }

@@ -21,8 +21,32 @@ export const IoStat = {
   RELOADS: COUNTER_COUNT + 3,
 } as const;
 
-/** Entries in one Worker's counter row: the engine's counters, then {@link IoStat}. */
-export const COUNTER_ROW_LENGTH: number = COUNTER_COUNT + 4;
+/** Entries of a row that are single named counters: the engine's, then {@link IoStat}. */
+export const SCALAR_COUNTERS: number = COUNTER_COUNT + 4;
+
+/**
+ * Protocol labels of the per-protocol packet counts (upstream protomask's
+ * `protomask_packets{protocol}`): every packet counts under its IP version and, when it is one
+ * of these, under its transport too.
+ */
+export const PACKET_PROTOCOLS: readonly string[] = ["ipv4", "ipv6", "icmp", "icmpv6", "tcp", "udp"];
+/** Status labels of the per-protocol packet counts: translated, or not (`dropped`). */
+export const PACKET_STATUSES: readonly string[] = ["translated", "dropped"];
+/** First entry of the per-protocol packet counts: `[protocol × 2 + status]`. */
+export const PACKETS_BASE: number = SCALAR_COUNTERS;
+/** ICMP codes counted one by one (0..15); larger codes share the last bucket. */
+export const ICMP_CODE_BUCKETS = 17;
+/**
+ * First entry of the received-ICMP counts: `[(family × 256 + type) × ICMP_CODE_BUCKETS +
+ * min(code, 16)]`, family 0 for ICMP, 1 for ICMPv6.
+ */
+export const ICMP_RECV_BASE: number = PACKETS_BASE + PACKET_PROTOCOLS.length * 2;
+
+/**
+ * Entries in one Worker's counter row: the engine's counters, {@link IoStat}, the
+ * per-protocol packet counts and the received-ICMP counts (about 70 KB).
+ */
+export const COUNTER_ROW_LENGTH: number = ICMP_RECV_BASE + 2 * 256 * ICMP_CODE_BUCKETS;
 
 /** Int32 control words. */
 const C_GENERATION = 0;

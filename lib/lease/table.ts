@@ -26,7 +26,10 @@
  * used     Int32 x n/32 bitmap of non-free slots: lowest free slot in O(1)-ish
  * hash     Int32 x 2^k  open addressing (linear probing, backward-shift
  *                       deletion) from IPv6 to slot, load factor <= 1/2
- * events   Int32 x 8r   ring of {kind, slot (a refusal: its count), atSecs, v6 words x 4, v4}
+ * events   Int32 x 8r   ring of {kind, slot (a refusal: its count), atSecs, v6 words x 4,
+ *                       v4 (a refusal: why, MAP_* - NOT_IPV4)}
+ * prefixes Int32 x 5p   per-prefix lease counts of MaxLeasesPerPrefix (./limits.ts), or none
+ * bucket   Int32 x 2    token bucket of MaxNewLeasesPerSecond
  * ```
  *
  * The event ring has two modes. By default (the offline mode, tests) a full ring overwrites its
@@ -54,10 +57,20 @@
 import { formatIpv4, type Ipv4Prefix, parseIpv4 } from "../addr/ipv4.ts";
 import { formatIpv6, parseIpv6 } from "../addr/ipv6.ts";
 import { NOT_IPV4 } from "../addr/rfc6052.ts";
+import {
+  BUCKET_CELLS,
+  checkLimitOptions,
+  type LeaseLimitOptions,
+  LeaseLimits,
+  LIMIT_OK,
+  NO_LEASE_LIMITS,
+  prefixCells,
+} from "./limits.ts";
 import { type StaticMap, StaticMapTable } from "./static_map.ts";
 import { ceilPow2, hashWords, readWord, wordMask, writeWord } from "./words.ts";
 
 export type { StaticMap } from "./static_map.ts";
+export type { LeaseLimitOptions } from "./limits.ts";
 
 /** Flag for `v4For6`/`v6For4`: refresh the lease's last-seen time. */
 export const LEASE_REFRESH = 1;
@@ -67,6 +80,12 @@ export const LEASE_ALLOCATE = 2;
 export const MAP_NONE: number = NOT_IPV4;
 /** Returned by `v4For6` with `LEASE_ALLOCATE`: no mapping and the pool is exhausted. */
 export const MAP_EXHAUSTED: number = NOT_IPV4 + 1;
+/** Returned by `v4For6` with `LEASE_ALLOCATE`: a new lease refused, source not allowed. */
+export const MAP_SOURCE_NOT_ALLOWED: number = NOT_IPV4 + 2;
+/** Returned by `v4For6` with `LEASE_ALLOCATE`: a new lease refused, its prefix is at its limit. */
+export const MAP_PREFIX_LIMIT: number = NOT_IPV4 + 3;
+/** Returned by `v4For6` with `LEASE_ALLOCATE`: a new lease refused by the rate limit. */
+export const MAP_RATE_LIMIT: number = NOT_IPV4 + 4;
 /** Largest pool accepted (a /10): the table needs about 40 bytes per address. */
 export const MAX_POOL_ADDRESSES = 1 << 22;
 /**
@@ -104,6 +123,8 @@ export interface LeaseTableOptions {
    * the creator's mode whatever its own options say.
    */
   eventWaitMs?: number;
+  /** Abuse limits on new dynamic leases (default: none); see ./limits.ts. */
+  limits?: LeaseLimitOptions;
 }
 
 /** A dynamic lease as persisted: text addresses and last-seen seconds. */
@@ -118,6 +139,22 @@ export interface LeaseRecord {
 
 /** What happened to a lease. */
 export type LeaseEventKind = "created" | "expired" | "refused" | "restored";
+
+/** Why a new lease was refused. */
+export type LeaseRefusal =
+  | "pool exhausted"
+  | "source not allowed"
+  | "prefix lease limit"
+  | "lease rate limit";
+
+/** Refusal names by the `v4For6` result minus `NOT_IPV4` (the code kept in the event ring). */
+const REFUSALS: readonly (LeaseRefusal | undefined)[] = [
+  undefined,
+  "pool exhausted",
+  "source not allowed",
+  "prefix lease limit",
+  "lease rate limit",
+];
 
 /** One entry drained from the event ring. */
 export interface LeaseEvent {
@@ -134,6 +171,8 @@ export interface LeaseEvent {
    * (no other event between them, none drained) share a record.
    */
   count: number;
+  /** Why a "refused" event was refused (absent: "pool exhausted"); null for the other kinds. */
+  refusal?: LeaseRefusal | null;
 }
 
 /** Why `restore()` refused a record. */
@@ -254,6 +293,9 @@ interface Layout {
   usedAt: number;
   hashAt: number;
   ringAt: number;
+  prefixAt: number;
+  prefixCells: number;
+  bucketAt: number;
   bytes: number;
 }
 
@@ -299,7 +341,7 @@ function poolRanges(pool: readonly Ipv4Prefix[]): PoolRanges {
   return { first, count, base, slots };
 }
 
-function layoutFor(slots: number, ringSize: number): Layout {
+function layoutFor(slots: number, ringSize: number, limits: LeaseLimitOptions): Layout {
   const words = Math.ceil(slots / 32);
   const hashSize = ceilPow2(Math.max(16, 2 * slots));
   const v6At = HEADER_CELLS * 4;
@@ -308,8 +350,26 @@ function layoutFor(slots: number, ringSize: number): Layout {
   const usedAt = flagsAt + 4 * slots;
   const hashAt = usedAt + 4 * words;
   const ringAt = hashAt + 4 * hashSize;
-  const bytes = ringAt + 4 * EV_CELLS * ringSize;
-  return { slots, hashSize, ringSize, words, v6At, lastAt, flagsAt, usedAt, hashAt, ringAt, bytes };
+  const prefixAt = ringAt + 4 * EV_CELLS * ringSize;
+  const pCells = prefixCells(limits, slots);
+  const bucketAt = prefixAt + 4 * pCells;
+  const bytes = bucketAt + 4 * BUCKET_CELLS;
+  return {
+    slots,
+    hashSize,
+    ringSize,
+    words,
+    v6At,
+    lastAt,
+    flagsAt,
+    usedAt,
+    hashAt,
+    ringAt,
+    prefixAt,
+    prefixCells: pCells,
+    bucketAt,
+    bytes,
+  };
 }
 
 function ringSizeOf(opts: LeaseTableOptions, slots: number): number {
@@ -374,6 +434,7 @@ export class LeaseTable implements LeaseLookup {
   #used: Int32Array;
   #hash: Int32Array;
   #ring: Int32Array;
+  #limits: LeaseLimits;
 
   private constructor(sab: SharedArrayBuffer, opts: LeaseTableOptions, fresh: boolean) {
     checkReservation(opts.reservationSecs);
@@ -381,7 +442,9 @@ export class LeaseTable implements LeaseLookup {
     const st = new StaticMapTable(opts.staticMaps);
     const ranges = poolRanges(opts.pool);
     const ringSize = ringSizeOf(opts, ranges.slots);
-    const lay = layoutFor(ranges.slots, ringSize);
+    const limits = opts.limits ?? NO_LEASE_LIMITS;
+    checkLimitOptions(limits);
+    const lay = layoutFor(ranges.slots, ringSize, limits);
     if (sab.byteLength !== lay.bytes) {
       throw new RangeError(`buffer is ${sab.byteLength} bytes; these options need ${lay.bytes}`);
     }
@@ -400,6 +463,11 @@ export class LeaseTable implements LeaseLookup {
     this.#used = new Int32Array(sab, lay.usedAt, lay.words);
     this.#hash = new Int32Array(sab, lay.hashAt, lay.hashSize);
     this.#ring = new Int32Array(sab, lay.ringAt, EV_CELLS * lay.ringSize);
+    this.#limits = new LeaseLimits(
+      limits,
+      new Int32Array(sab, lay.prefixAt, lay.prefixCells),
+      new Int32Array(sab, lay.bucketAt, BUCKET_CELLS),
+    );
     const h = this.#h;
     if (fresh) {
       h[H_EV_WAIT_MS] = opts.eventWaitMs ?? 0;
@@ -449,7 +517,9 @@ export class LeaseTable implements LeaseLookup {
    */
   static create(opts: LeaseTableOptions): LeaseTable {
     const ranges = poolRanges(opts.pool);
-    const lay = layoutFor(ranges.slots, ringSizeOf(opts, ranges.slots));
+    const limits = opts.limits ?? NO_LEASE_LIMITS;
+    checkLimitOptions(limits);
+    const lay = layoutFor(ranges.slots, ringSizeOf(opts, ranges.slots), limits);
     return new LeaseTable(new SharedArrayBuffer(lay.bytes), opts, true);
   }
 
@@ -479,6 +549,24 @@ export class LeaseTable implements LeaseLookup {
   /** Pool addresses that can be leased (static-covered ones excluded). */
   get capacity(): number {
     return this.#h[H_LEASABLE]!;
+  }
+
+  /**
+   * Dynamic leases counted in the `LeasePrefixLength` prefix of an IPv6 address (the number
+   * `MaxLeasesPerPrefix` limits; 0 when that limit is off).
+   * @param v6 16 bytes
+   * @returns the count
+   */
+  leasesInPrefix(v6: Uint8Array): number {
+    this.#lock();
+    const n = this.#limits.leasesInPrefix(
+      readWord(v6, 0),
+      readWord(v6, 4),
+      readWord(v6, 8),
+      readWord(v6, 12),
+    );
+    this.#unlock();
+    return n;
   }
 
   /** Events overwritten in the ring before anyone drained them. */
@@ -777,6 +865,7 @@ export class LeaseTable implements LeaseLookup {
           v6,
           atSecs: ring[b + 2]! >>> 0,
           count: refused ? ring[b + 1]! : 1,
+          refusal: refused ? REFUSALS[ring[b + 7]!] ?? "pool exhausted" : null,
         });
         r = (r + 1) | 0;
       }
@@ -900,7 +989,7 @@ export class LeaseTable implements LeaseLookup {
         const p = ((w - 1) & (size - 1)) * EV_CELLS;
         if (
           ring[p] === EV_REFUSED && ring[p + 3] === w0 && ring[p + 4] === w1 &&
-          ring[p + 5] === w2 && ring[p + 6] === w3
+          ring[p + 5] === w2 && ring[p + 6] === w3 && ring[p + 7] === v4
         ) {
           ring[p + 1] = (ring[p + 1]! + 1) | 0;
           return;
@@ -968,6 +1057,7 @@ export class LeaseTable implements LeaseLookup {
     Atomics.store(this.#flags, slot, IN_USE);
     this.#hashInsert(slot);
     Atomics.add(this.#h, H_SIZE, 1);
+    this.#limits.leaseAdded(w0, w1, w2, w3);
     this.#lowerNextCheck(last);
   }
 
@@ -981,6 +1071,7 @@ export class LeaseTable implements LeaseLookup {
     Atomics.sub(this.#h, H_SIZE, 1);
     const v6 = this.#v6;
     const b = 4 * slot;
+    this.#limits.leaseRemoved(v6[b]!, v6[b + 1]!, v6[b + 2]!, v6[b + 3]!);
     this.#emit(
       EV_EXPIRED,
       slot,
@@ -1061,7 +1152,8 @@ export class LeaseTable implements LeaseLookup {
       if (room >= need) return this.#allocateLocked(slot, w0, w1, w2, w3, now);
       // Lossless mode and no room: unless the pool is exhausted anyway, wait for a drain.
       if (slot < 0 && h[H_SIZE]! >= h[H_LEASABLE]! && now < this.#hu[H_NEXT_CHECK]!) {
-        this.#emit(EV_REFUSED, 1, -1, now, w0, w1, w2, w3); // no record unless below half
+        // No record unless below half; v4 cell: why (MAP_EXHAUSTED - NOT_IPV4).
+        this.#emit(EV_REFUSED, 1, 1, now, w0, w1, w2, w3);
         this.#unlock();
         return MAP_EXHAUSTED;
       }
@@ -1094,13 +1186,22 @@ export class LeaseTable implements LeaseLookup {
   ): number {
     if (expired >= 0) this.#free(expired, now);
     if (now >= this.#hu[H_NEXT_CHECK]!) this.#reclaim(now, this.#roomForExpiries(1));
+    // The abuse limits (./limits.ts), only here: on the way to a new lease.
+    const limit = this.#limits.check(w0, w1, w2, w3, now);
+    if (limit !== LIMIT_OK) {
+      this.#emit(EV_REFUSED, 1, limit, now, w0, w1, w2, w3);
+      this.#unlock();
+      return NOT_IPV4 + limit;
+    }
     const fresh = this.#takeFree();
     if (fresh < 0) {
-      this.#emit(EV_REFUSED, 1, -1, now, w0, w1, w2, w3); // slot cell: refusals in the record
+      // Slot cell: refusals in the record; v4 cell: why (MAP_EXHAUSTED - NOT_IPV4).
+      this.#emit(EV_REFUSED, 1, 1, now, w0, w1, w2, w3);
       this.#unlock();
       return MAP_EXHAUSTED;
     }
     this.#occupy(fresh, w0, w1, w2, w3, now);
+    this.#limits.created(now);
     const v4 = this.#v4OfSlot(fresh);
     this.#emit(EV_CREATED, fresh, v4, now, w0, w1, w2, w3);
     this.#unlock();

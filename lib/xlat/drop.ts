@@ -87,13 +87,35 @@ export const Drop = {
    * its share, or it was the oldest of the source holding the most); see reassembly.ts.
    */
   REASSEMBLY_EVICTED: 37,
+  // 38 is reserved for BAD_VIRTIO_HEADER (the TUN offload work): not defined here, so its
+  // counter stays 0 and its name `unknown_38` never shows (see RESERVED_DROP_REASONS).
+  /** A new IPv6 source outside `Rules.AllowedSources` (no dynamic lease; ICMPv6 1/1 sent). */
+  SOURCE_NOT_ALLOWED: 39,
+  /**
+   * A new IPv6 source whose `Rules.LeasePrefixLength` prefix already holds
+   * `Rules.MaxLeasesPerPrefix` leases (ICMPv6 1/1 sent).
+   */
+  PREFIX_LEASE_LIMIT: 40,
+  /** More new leases this second than `Rules.MaxNewLeasesPerSecond` (ICMPv6 1/1 sent). */
+  LEASE_RATE_LIMIT: 41,
 } as const;
 
 /** A drop reason value. */
 export type DropReason = typeof Drop[keyof typeof Drop];
 
-/** Number of drop reasons plus one (index 0 unused). */
-export const DROP_REASON_COUNT = 38;
+/** Number of drop reasons plus one (index 0 unused, and the reserved gaps). */
+export const DROP_REASON_COUNT = 42;
+
+/**
+ * Indices below {@link DROP_REASON_COUNT} that are not drop reasons in this version: 0, and 38
+ * (reserved for `bad_virtio_header` of the TUN offload work). Their counters stay 0; reports
+ * and metrics leave them out.
+ */
+export const RESERVED_DROP_REASONS: readonly number[] = Object.freeze(
+  Array.from({ length: DROP_REASON_COUNT }, (_, i) => i).filter((i) =>
+    !(Object.values(Drop) as number[]).includes(i)
+  ),
+);
 
 /** Counters that are not drops; stored after the drop reasons. */
 export const Stat = {

@@ -59,13 +59,19 @@ export function engineSettings(cfg: Config): EngineSettings {
  * The lease table options of a configuration (also what `LeaseTable.attach` needs in a Worker).
  *
  * @param cfg validated configuration
- * @returns its pool, static maps and reservation time
+ * @returns its pool, static maps, reservation time and abuse limits
  */
 export function leaseTableOptions(cfg: Config): LeaseTableOptions {
   return {
     pool: cfg.interface.pool,
     staticMaps: cfg.rules.mapStatic,
     reservationSecs: cfg.rules.reservationDurationSecs,
+    limits: {
+      allowedSources: cfg.rules.allowedSources,
+      maxLeasesPerPrefix: cfg.rules.maxLeasesPerPrefix ?? 0,
+      leasePrefixLength: cfg.rules.leasePrefixLength,
+      maxNewLeasesPerSecond: cfg.rules.maxNewLeasesPerSecond ?? 0,
+    },
   };
 }
 

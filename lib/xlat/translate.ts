@@ -23,7 +23,13 @@ import { adjust, checksum, sumBytes, sumIpv4 } from "../wire/checksum.ts";
 import * as icmp from "../wire/icmp.ts";
 import * as ipv4 from "../wire/ipv4.ts";
 import * as ipv6 from "../wire/ipv6.ts";
-import { LEASE_ALLOCATE, LEASE_REFRESH, MAP_EXHAUSTED } from "../lease/table.ts";
+import {
+  LEASE_ALLOCATE,
+  LEASE_REFRESH,
+  MAP_EXHAUSTED,
+  MAP_PREFIX_LIMIT,
+  MAP_SOURCE_NOT_ALLOWED,
+} from "../lease/table.ts";
 import {
   DF_THRESHOLD_BYTES,
   INPUT_CAPACITY,
@@ -381,6 +387,30 @@ function from6(ctx: XlatContext, off: number, len: number, flags: number, reasmI
         );
       }
       return drop(ctx, Drop.POOL_EXHAUSTED);
+    }
+    if (src4 > NOT_IPV4) {
+      // An abuse limit refused the new lease (lib/lease/limits.ts): Communication
+      // Administratively Prohibited, to queries too (as the pool-exhausted answer above), rate
+      // limited and never about an ICMPv6 error (sendIcmp6Error refuses those).
+      if (s.sendDropErrors) {
+        sendIcmp6Error(
+          ctx,
+          icmp.V6_DEST_UNREACH,
+          icmp.V6_CODE_ADMIN_PROHIBITED,
+          0,
+          off,
+          pktLen,
+          icmpType,
+        );
+      }
+      return drop(
+        ctx,
+        src4 === MAP_SOURCE_NOT_ALLOWED
+          ? Drop.SOURCE_NOT_ALLOWED
+          : src4 === MAP_PREFIX_LIMIT
+          ? Drop.PREFIX_LEASE_LIMIT
+          : Drop.LEASE_RATE_LIMIT,
+      );
     }
     if (src4 >= NOT_IPV4) {
       return policy6(ctx, Drop.NO_MAPPING, icmp.V6_CODE_ADMIN_PROHIBITED, off, pktLen, nh);

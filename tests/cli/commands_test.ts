@@ -308,15 +308,14 @@ Deno.test("loadDaemonConfig() keeps a TOML syntax error's line and column when f
   assert.match(lines[1]!, /^TOML syntax error at line \d+, column \d+: /);
 });
 
-Deno.test("loadDaemonConfig() warns about --prometheus rather than dropping it silently", () => {
+Deno.test("loadDaemonConfig() maps --prometheus to Metrics.Listen, winning over the file", () => {
   const r = loaded({
-    text: null,
-    path: null,
-    overrides: flags({ poolPrefixes: ["192.0.2.0/24"], prometheus: "[::1]:8999" }),
+    text: '[Interface]\nPool = ["192.0.2.0/24"]\n[Metrics]\nListen = "127.0.0.1:1"\n',
+    path: "c.toml",
+    overrides: flags({ prometheus: "[::1]:8999" }),
   });
-  assert.deepEqual(r.warnings, [
-    "--prometheus '[::1]:8999' ignored: this version has no Prometheus endpoint",
-  ]);
+  assert.deepEqual(r.config.metrics.listen, { hostname: "::1", port: 8999 });
+  assert.deepEqual(r.warnings, []);
 });
 
 Deno.test("loadDaemonConfig() maps --num-queues to Interface.Queues, winning over the file", () => {

@@ -213,19 +213,18 @@ Deno.test("main.ts check-config applies the protomask 1.x flags as the daemon do
     const expected = CONFIG_TEXT.replace(
       'Pool = ["192.0.2.0/24"]',
       'Pool = ["198.18.0.0/24"]\nName = "nat64"',
-    );
+    ) + '\n[Metrics]\nListen = "[::1]:8999"\n';
     assert.notEqual(expected, CONFIG_TEXT);
     assert.equal(
       r.stdout,
       formatConfig(parseConfig(expected), { cpus: navigator.hardwareConcurrency }),
     );
-    assert.deepEqual(warnings(r.stderr), [
-      "--prometheus '[::1]:8999' ignored: this version has no Prometheus endpoint",
-    ]);
+    assert.match(r.stdout, /^\[Metrics\]\nListen = "\[::1\]:8999"$/m, "--prometheus shown");
+    assert.deepEqual(warnings(r.stderr), []);
   });
 });
 
-Deno.test("main.ts check-config of a 1.x JSON file prints the warnings about keys it ignores", async () => {
+Deno.test("main.ts check-config of a 1.x JSON file maps prometheus_bind_addr to Metrics.Listen", async () => {
   await withFiles(async (dir) => {
     await Deno.writeTextFile(
       `${dir}/old.json`,
@@ -234,9 +233,8 @@ Deno.test("main.ts check-config of a 1.x JSON file prints the warnings about key
     const r = await runMain("check-config", `${dir}/old.json`);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Pool = \["192\.0\.2\.0\/24"\]/);
-    assert.deepEqual(warnings(r.stderr), [
-      'prometheus_bind_addr = "[::1]:8999" ignored: this version has no Prometheus endpoint',
-    ]);
+    assert.match(r.stdout, /^Listen = "\[::1\]:8999"$/m);
+    assert.deepEqual(warnings(r.stderr), []);
   });
 });
 

@@ -34,7 +34,16 @@ Deno.test("parseConfig() fills every default when only a pool is given", () => {
   assert.equal(cfg.interface.mtu, 1500);
   assert.equal(cfg.interface.address4, 0xc0000008);
   assert.equal(formatIpv6(cfg.interface.address6), "64:ff9b::c000:8");
-  assert.deepEqual(cfg.rules, { mapStatic: [], reservationDurationSecs: 7200, stateFile: null });
+  assert.deepEqual(cfg.rules, {
+    mapStatic: [],
+    reservationDurationSecs: 7200,
+    stateFile: null,
+    allowedSources: null,
+    maxLeasesPerPrefix: null,
+    leasePrefixLength: 64,
+    maxNewLeasesPerSecond: null,
+  });
+  assert.deepEqual(cfg.metrics, { listen: null });
   assert.deepEqual(cfg.translation, {
     lowestIpv6Mtu: 1280,
     amendUdpChecksumZero: false,
@@ -466,6 +475,14 @@ ICMPErrorRate = 0
 ICMPErrorBurst = 0
 TOS = 0
 `,
+    POOL + `[Rules]
+AllowedSources = ["2001:db8:a::/48", "2001:db8:b::7/128"]
+MaxLeasesPerPrefix = 4
+LeasePrefixLength = 56
+MaxNewLeasesPerSecond = 20
+[Metrics]
+Listen = "[::1]:9060"
+`,
   ];
   for (const text of texts) {
     const cfg: Config = parseConfig(text);
@@ -518,4 +535,60 @@ Deno.test("[Logging] rejects an empty MappingLog, a wrong type and a misspelt ke
   assert.match(text, /Logging\.MappingLog = "": must not be empty/);
   assert.match(text, /Logging\.MapingLog.*did you mean "MappingLog"/);
   assert.throws(() => parseConfig(POOL + "[Logging]\nMappingLog = 3\n"), /expected a string/);
+});
+
+Deno.test("parseConfig() reads the abuse limits and the metrics address", () => {
+  const cfg = parseConfig(
+    POOL + `[Rules]
+AllowedSources = ["2001:db8:a::/48"]
+MaxLeasesPerPrefix = 4
+LeasePrefixLength = 64
+MaxNewLeasesPerSecond = 100
+[Metrics]
+Listen = "127.0.0.1:9060"
+`,
+  );
+  assert.equal(cfg.rules.allowedSources!.length, 1);
+  assert.equal(formatIpv6(cfg.rules.allowedSources![0]!.addr), "2001:db8:a::");
+  assert.equal(cfg.rules.allowedSources![0]!.len, 48);
+  assert.equal(cfg.rules.maxLeasesPerPrefix, 4);
+  assert.equal(cfg.rules.leasePrefixLength, 64);
+  assert.equal(cfg.rules.maxNewLeasesPerSecond, 100);
+  assert.deepEqual(cfg.metrics.listen, { hostname: "127.0.0.1", port: 9060 });
+  const out = formatConfig(cfg);
+  assert.match(out, /^AllowedSources = \["2001:db8:a::\/48"\]$/m);
+  assert.match(out, /^\[Metrics\]\nListen = "127\.0\.0\.1:9060"$/m);
+  assert.match(formatConfig(parseConfig(POOL)), /^# Listen: off \(the default\)$/m);
+});
+
+Deno.test("parseConfig() names every bad abuse-limit and metrics value in one message", () => {
+  assert.deepEqual(
+    problems(
+      POOL + `[Rules]
+AllowedSources = ["2001:db8:a::1/48", "nope"]
+MaxLeasesPerPrefix = 0
+LeasePrefixLength = 129
+MaxNewLeasesPerSecond = -1
+[Metrics]
+Listen = "localhost:9060"
+Port = 1
+`,
+    ),
+    [
+      "Metrics.Port: unknown key (allowed: Listen)",
+      'Rules.AllowedSources[0] = "2001:db8:a::1/48": host bits set (did you mean 2001:db8:a::/48?)',
+      'Rules.AllowedSources[1] = "nope": not an IPv6 address or prefix',
+      "Rules.MaxLeasesPerPrefix = 0: must be an integer from 1 to 2147483647",
+      "Rules.LeasePrefixLength = 129: must be an integer from 1 to 128",
+      "Rules.MaxNewLeasesPerSecond = -1: must be an integer from 1 to 1000000",
+      'Metrics.Listen = "localhost:9060": expected "address:port", e.g. "127.0.0.1:9060" or ' +
+      '"[::1]:9060" (the address must be an IP address, not a name)',
+    ],
+  );
+  assert.deepEqual(problems(POOL + '[Metrics]\nListen = "127.0.0.1:70000"\n'), [
+    'Metrics.Listen = "127.0.0.1:70000": the port must be 1 to 65535',
+  ]);
+  assert.deepEqual(problems(POOL + '[Metrics]\nListen = "[::g]:1"\n'), [
+    'Metrics.Listen = "[::g]:1": not an IPv6 address in the brackets',
+  ]);
 });

@@ -51,8 +51,14 @@ Deno.test("parseProtomask1Json() loads upstream's example config into the expect
   assert.equal(config.interface.name, "nat64i%d", "no JSON key for it: the TOML default");
   assert.ok(Object.isFrozen(config.rules.mapStatic));
   assert.equal(config.interface.queues, 10, "queues is Interface.Queues");
-  assert.deepEqual(warnings, [
-    'prometheus_bind_addr = "[::1]:8999" ignored: this version has no Prometheus endpoint',
+  assert.deepEqual(config.metrics.listen, { hostname: "::1", port: 8999 }, "Metrics.Listen");
+  assert.deepEqual(warnings, []);
+});
+
+Deno.test("parseProtomask1Json() names prometheus_bind_addr in the message for a bad address", () => {
+  assert.deepEqual(problems('{"pool": ["192.0.2.0/24"], "prometheus_bind_addr": "localhost"}'), [
+    'prometheus_bind_addr = "localhost": expected "address:port", e.g. "127.0.0.1:9060" or ' +
+    '"[::1]:9060"',
   ]);
 });
 
@@ -63,7 +69,7 @@ Pool = ["192.0.2.0/24"]
 [Rules]
 MapStatic = [{ v4 = "192.0.2.1", v6 = "2001:db8::1" }]
 ReservationDuration = 7200
-`.replace("[Rules]", "Queues = 10\n[Rules]");
+`.replace("[Rules]", "Queues = 10\n[Rules]") + '[Metrics]\nListen = "[::1]:8999"\n';
   const json = parseProtomask1Json(UPSTREAM_EXAMPLE).config;
   assert.equal(formatConfig(json), formatConfig(parseConfig(toml)));
 });

@@ -6,24 +6,38 @@ const B = "2001:db8:b::3";
 
 Deno.test("RefusalLog logs a source's first refusal, then one line per interval with the count", () => {
   const log = new RefusalLog({ intervalMs: 10_000 });
-  assert.deepEqual(log.refused(A, 1, 0), { v6: A, refusals: 1, summary: false, intervalMs: 0 });
+  assert.deepEqual(log.refused(A, 1, 0), {
+    v6: A,
+    reason: "pool exhausted",
+    refusals: 1,
+    summary: false,
+    intervalMs: 0,
+  });
   // 199 more packets within the interval: counted, not logged.
   for (let i = 1; i < 200; i++) assert.equal(log.refused(A, 1, i * 10), null);
   assert.deepEqual(log.flush(9_999), [], "interval not over");
   assert.deepEqual(log.flush(10_000), [{
     v6: A,
+    reason: "pool exhausted",
     refusals: 199,
     summary: true,
     intervalMs: 10_000,
   }]);
   // Refused on in the next interval: counted again, summarised at its end.
   assert.equal(log.refused(A, 5, 12_000), null);
-  assert.deepEqual(log.flush(20_000), [{ v6: A, refusals: 5, summary: true, intervalMs: 10_000 }]);
+  assert.deepEqual(log.flush(20_000), [{
+    v6: A,
+    reason: "pool exhausted",
+    refusals: 5,
+    summary: true,
+    intervalMs: 10_000,
+  }]);
   // A quiet interval: forgotten, and the next refusal is logged at once.
   assert.deepEqual(log.flush(30_000), []);
   assert.equal(log.sources, 0);
   assert.deepEqual(log.refused(A, 1, 31_000), {
     v6: A,
+    reason: "pool exhausted",
     refusals: 1,
     summary: false,
     intervalMs: 0,
@@ -45,7 +59,13 @@ Deno.test("RefusalLog.flush(now, true) reports every count at shutdown and forge
   log.refused(A, 1, 0);
   log.refused(A, 1, 5);
   log.refused(B, 1, 5);
-  assert.deepEqual(log.flush(50, true), [{ v6: A, refusals: 1, summary: true, intervalMs: 50 }]);
+  assert.deepEqual(log.flush(50, true), [{
+    v6: A,
+    reason: "pool exhausted",
+    refusals: 1,
+    summary: true,
+    intervalMs: 50,
+  }]);
   assert.equal(log.sources, 0);
 });
 
@@ -59,9 +79,22 @@ Deno.test("RefusalLog follows at most maxSources sources and sums the others in 
   log.unattributed(3, 10);
   assert.deepEqual(log.flush(1000), [{
     v6: null,
+    reason: "pool exhausted or an abuse limit",
     refusals: 1000,
     summary: true,
     intervalMs: 1000,
   }]);
   assert.equal(log.sources, 0);
+});
+
+Deno.test("RefusalLog follows a source once per reason and names the reason in its lines", () => {
+  const log = new RefusalLog({ intervalMs: 1000 });
+  assert.equal(log.refused(A, 1, 0, "source not allowed")?.reason, "source not allowed");
+  assert.equal(log.refused(A, 1, 10, "source not allowed"), null);
+  assert.equal(log.refused(A, 1, 20, "lease rate limit")?.reason, "lease rate limit");
+  assert.equal(log.refused(A, 2, 30, "lease rate limit"), null);
+  assert.deepEqual(log.flush(1020).map((l) => [l.v6, l.reason, l.refusals]), [
+    [A, "source not allowed", 1],
+    [A, "lease rate limit", 2],
+  ]);
 });

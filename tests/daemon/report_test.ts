@@ -73,12 +73,23 @@ Deno.test("describeLeaseEvent() writes both addresses and the event name", () =>
     atSecs: 7,
   });
   const refused = describeLeaseEvent({ kind: "refused", v4: -1, v6, atSecs: 8, count: 3 });
-  assert.equal(refused.message, "lease refused for {v6}: pool exhausted");
+  assert.equal(refused.message, "lease refused for {v6}: {reason}");
+  assert.equal(refused.properties.reason, "pool exhausted", "no refusal given: the pool");
+  const limited = describeLeaseEvent({
+    kind: "refused",
+    v4: -1,
+    v6,
+    atSecs: 8,
+    count: 1,
+    refusal: "prefix lease limit",
+  });
+  assert.equal(limited.properties.reason, "prefix lease limit");
 });
 
 Deno.test("describeRefusal() says first refusals, summaries and unnamed sources apart", () => {
   const first = describeRefusal({ v6: "2001:db8::9", refusals: 1, summary: false, intervalMs: 0 });
-  assert.equal(first.message, "lease refused for {v6}: pool exhausted");
+  assert.equal(first.message, "lease refused for {v6}: {reason}");
+  assert.equal(first.properties.reason, "pool exhausted");
   const summary = describeRefusal({
     v6: "2001:db8::9",
     refusals: 199,
@@ -87,11 +98,12 @@ Deno.test("describeRefusal() says first refusals, summaries and unnamed sources 
   });
   assert.equal(
     summary.message,
-    "lease refused for {v6} {refusals} more times in {intervalSecs} s: pool exhausted",
+    "lease refused for {v6} {refusals} more times in {intervalSecs} s: {reason}",
   );
   assert.deepEqual(summary.properties, {
     event: "lease-refused",
     v6: "2001:db8::9",
+    reason: "pool exhausted",
     refusals: 199,
     summary: true,
     intervalSecs: 10,

@@ -72,3 +72,15 @@ Deno.test("restartOnlyChanges() names Interface.Queues: set, changed or left to 
     [],
   );
 });
+
+Deno.test("restartOnlyChanges() names Metrics.Listen: the endpoint is bound once", () => {
+  const off = parseConfig(TOML);
+  const on = parseConfig(TOML + '\n[Metrics]\nListen = "127.0.0.1:9060"\n');
+  const other = parseConfig(TOML + '\n[Metrics]\nListen = "127.0.0.1:9061"\n');
+  assert.deepEqual(restartOnlyChanges(off, on), ["Metrics.Listen"]);
+  assert.deepEqual(restartOnlyChanges(on, other), ["Metrics.Listen"]);
+  assert.deepEqual(
+    restartOnlyChanges(on, parseConfig(TOML + '\n[Metrics]\nListen = "127.0.0.1:9060"\n')),
+    [],
+  );
+});

@@ -75,6 +75,10 @@ export interface XlatSettings {
   verbose?: boolean;
   /** More `[Interface]` keys (protomask only), e.g. `{ Offload: true }`. */
   interfaceKeys?: Readonly<Record<string, string | number | boolean>>;
+  /** More `[Rules]` keys (protomask only), e.g. `{ MaxLeasesPerPrefix: 4 }`. */
+  rulesKeys?: Readonly<Record<string, string | number | boolean | readonly string[]>>;
+  /** `Metrics.Listen` (protomask only), e.g. "127.0.0.1:9060"; absent: off. */
+  metricsListen?: string;
   /**
    * A command that runs the translator and execs it, e.g. `["taskset", "-c", "1"]` to pin it
    * to a CPU from its start (default none).
@@ -107,6 +111,8 @@ export function protomaskToml(s: XlatSettings): string {
   ];
   if (s.reservationSecs !== undefined) lines.push(`ReservationDuration = ${s.reservationSecs}`);
   if (s.stateFile) lines.push(`StateFile = ${q(s.stateFile)}`);
+  for (const [k, v] of Object.entries(s.rulesKeys ?? {})) lines.push(`${k} = ${JSON.stringify(v)}`);
+  if (s.metricsListen !== undefined) lines.push("", "[Metrics]", `Listen = ${q(s.metricsListen)}`);
   return lines.join("\n") + "\n";
 }
 

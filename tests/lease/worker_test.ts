@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { LEASE_ALLOCATE, LEASE_REFRESH, LeaseTable, MAP_EXHAUSTED } from "../../lib/lease/table.ts";
+import {
+  LEASE_ALLOCATE,
+  LEASE_REFRESH,
+  LeaseTable,
+  MAP_EXHAUSTED,
+  MAP_NONE,
+  MAP_PREFIX_LIMIT,
+} from "../../lib/lease/table.ts";
 import { hostBytes, options } from "./helpers.ts";
 
 const FIXTURE = new URL("./worker_fixture.ts", import.meta.url);
@@ -179,4 +186,31 @@ Deno.test({
   assert.equal(byHost.size, table.capacity);
   assert.equal(table.size, table.capacity);
   assert.equal(new Set(byHost.values()).size, table.capacity, "every pool address used once");
+});
+
+Deno.test({
+  name:
+    "four Workers racing new sources of one /64 under MaxLeasesPerPrefix = 100 grant exactly 100 leases",
+  ignore: !canRead,
+}, async () => {
+  // hostBytes() numbers hosts inside 2001:db8:1::/64: all 2,000 sources share one prefix.
+  const opts = {
+    ...options(["10.50.0.0/20"], [], 3600, 8),
+    limits: {
+      allowedSources: null,
+      maxLeasesPerPrefix: 100,
+      leasePrefixLength: 64,
+      maxNewLeasesPerSecond: 0,
+    },
+  };
+  const table = LeaseTable.create(opts);
+  const lists = [0, 1, 2, 3].map((k) => Array.from({ length: 500 }, (_, i) => k * 500 + i));
+  const got = await race(table, opts, lists);
+  const granted = got.flat().filter((v4) => v4 < MAP_NONE);
+  const refused = got.flat().filter((v4) => v4 === MAP_PREFIX_LIMIT);
+  assert.equal(granted.length, 100, "exactly the limit, whichever Worker asked");
+  assert.equal(refused.length, 1900);
+  assert.equal(new Set(granted).size, 100, "no address twice");
+  assert.equal(table.size, 100);
+  assert.equal(table.leasesInPrefix(hostBytes(0)), 100);
 });

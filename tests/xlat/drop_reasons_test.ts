@@ -411,6 +411,58 @@ Deno.test("translate() rate-limits the Address Unreachable answers to Echo Reque
   assert.equal(e.ctx.counters[Drop.POOL_EXHAUSTED], 3);
 });
 
+/** {@link BASE_TOML} with extra `[Rules]` keys (the abuse limits). */
+function rulesToml(rules: string): string {
+  return BASE_TOML.replace("ReservationDuration = 300", `ReservationDuration = 300\n${rules}`);
+}
+
+Deno.test("translate() answers a source outside AllowedSources with ICMPv6 1/1 as source_not_allowed", () => {
+  const e = engineFor(rulesToml('AllowedSources = ["2001:db8::2/128"]'));
+  const err = dropWithError(e, UDP6, Drop.SOURCE_NOT_ALLOWED);
+  assertIcmp6Error(err, UDP6, { type: 1, code: 1, rest: 0 });
+  assert.equal(e.table.size, 0, "no lease");
+  assert.equal(run(e, fromHost6(UDP6, 2)).r, 1, "the allowed host is translated");
+  // A query is answered too (as a full pool answers it), an ICMPv6 error never.
+  const echo = fromHost6(ECHO6_FROM_3, 1);
+  assertIcmp6Error(dropWithError(e, echo, Drop.SOURCE_NOT_ALLOWED), echo, {
+    type: 1,
+    code: 1,
+    rest: 0,
+  });
+});
+
+Deno.test("translate() answers the host over MaxLeasesPerPrefix with ICMPv6 1/1 as prefix_lease_limit", () => {
+  const e = engineFor(rulesToml("MaxLeasesPerPrefix = 1\nLeasePrefixLength = 64"));
+  assert.equal(run(e, UDP6).r, 1);
+  const second = fromHost6(UDP6, 2);
+  const err = dropWithError(e, second, Drop.PREFIX_LEASE_LIMIT);
+  assertIcmp6Error(err, second, { type: 1, code: 1, rest: 0 });
+  assert.equal(e.table.size, 1);
+  assert.equal(run(e, UDP6).r, 1, "the first host keeps its lease");
+});
+
+Deno.test("translate() answers the new host over MaxNewLeasesPerSecond with ICMPv6 1/1 as lease_rate_limit", () => {
+  const e = engineFor(rulesToml("MaxNewLeasesPerSecond = 1"));
+  assert.equal(run(e, UDP6).r, 1);
+  const second = fromHost6(UDP6, 2);
+  const err = dropWithError(e, second, Drop.LEASE_RATE_LIMIT);
+  assertIcmp6Error(err, second, { type: 1, code: 1, rest: 0 });
+  e.ctx.setClock(T0_MS + 1000);
+  assert.equal(run(e, second).r, 1, "a second later it gets its lease");
+});
+
+Deno.test("translate() rate-limits the answers to refused sources with ICMPErrorRate", () => {
+  const e = engineFor(
+    rulesToml("AllowedSources = []") + "ICMPErrorRate = 1\nICMPErrorBurst = 1\n",
+  );
+  assert.equal(run(e, UDP6).out.length, 1, "the bucket's one token");
+  const again = run(e, fromHost6(UDP6, 2));
+  assert.equal(again.r, -Drop.SOURCE_NOT_ALLOWED);
+  assert.equal(again.out.length, 0);
+  assert.equal(e.ctx.counters[Stat.ICMP_ERRORS_SUPPRESSED], 1);
+  assert.equal(e.ctx.counters[Drop.SOURCE_NOT_ALLOWED], 2);
+});
+
 Deno.test("translate() drops IPv6 from a link-local source as source_not_translatable", () => {
   const e = engineFor();
   // deno-fmt-ignore
