@@ -220,26 +220,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const iface = setup;
   const packets = workers;
 
-  log.info("protomask ready on {name}: {prefix} <-> pool {pool}; routes {routes}", {
-    event: "ready",
-    name: device.name,
-    queues,
-    prefix: formatIpv6Prefix(cfg.interface.prefix),
-    metrics: metrics?.address ?? null,
-    pool: cfg.interface.pool.map(formatIpv4Prefix).join(", ") || "(none)",
-    routes: routeText(routes).join(", "),
-    address4: formatIpv4(cfg.interface.address4),
-    address6: formatIpv6(cfg.interface.address6),
-    mtu: cfg.interface.mtu,
-    leases: table.size,
-    stateFile,
-    mappingLog: mapping?.path ?? null,
-  });
-
-  for (const warning of sysctlWarnings(readSysctls())) {
-    log.warn("{warning}", { event: "sysctl", warning });
-  }
-
   // ---- the running daemon --------------------------------------------------------------------
   let exitCode = 0;
   let saving: Promise<void> = Promise.resolve();
@@ -511,6 +491,27 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     ["SIGUSR2", () => logCounters("counters")],
   ];
   for (const [sig, fn] of handlers) Deno.addSignalListener(sig, fn);
+
+  // Only now: whoever waits for this line may signal at once, and must find the handlers.
+  log.info("protomask ready on {name}: {prefix} <-> pool {pool}; routes {routes}", {
+    event: "ready",
+    name: device.name,
+    queues,
+    prefix: formatIpv6Prefix(cfg.interface.prefix),
+    metrics: metrics?.address ?? null,
+    pool: cfg.interface.pool.map(formatIpv4Prefix).join(", ") || "(none)",
+    routes: routeText(routes).join(", "),
+    address4: formatIpv4(cfg.interface.address4),
+    address6: formatIpv6(cfg.interface.address6),
+    mtu: cfg.interface.mtu,
+    leases: table.size,
+    stateFile,
+    mappingLog: mapping?.path ?? null,
+  });
+
+  for (const warning of sysctlWarnings(readSysctls())) {
+    log.warn("{warning}", { event: "sysctl", warning });
+  }
 
   return await stopped;
 }
