@@ -31,6 +31,11 @@ import {
 
 const SERVER6 = embed(SERVER_V4);
 const DOWNLOAD_BYTES = 10 * 1024 * 1024;
+/** `[Metrics] Listen` of examples/demo.toml, on the translator namespace's loopback. */
+const METRICS_LISTEN = "127.0.0.1:9060";
+/** The series the demo prints from its scrape (non-zero samples only). */
+const METRICS_SHOWN =
+  /^protomask_(packets|translated_packets_total|icmp_packets_recv|drops_total|leases|pool_addresses|lease_events_total|icmp_errors_sent_total)\{/;
 const color = Deno.stdout.isTerminal() && !Deno.noColor;
 const bold = (s: string) => (color ? `\x1b[1m${s}\x1b[0m` : s);
 const dim = (s: string) => (color ? `\x1b[2m${s}\x1b[0m` : s);
@@ -129,11 +134,13 @@ async function demo(t: Topology, checks: Check[]): Promise<void> {
   await t.startServers();
   checkInterrupted();
   const stateFile = `${t.dir}/leases.json`;
+  const mappingLog = `${t.dir}/mappings.log`;
   const configText = (await Deno.readTextFile(repoPath("examples/demo.toml")))
-    .replace(/^StateFile = .*$/m, `StateFile = ${JSON.stringify(stateFile)}`);
+    .replace(/^StateFile = .*$/m, `StateFile = ${JSON.stringify(stateFile)}`)
+    .replace(/^MappingLog = .*$/m, `MappingLog = ${JSON.stringify(mappingLog)}`);
   console.log(
     `\n${bold("translator$ deno run -A main.ts examples/demo.toml")} ` +
-      dim(`(StateFile = ${stateFile})`),
+      dim(`(StateFile = ${stateFile}, MappingLog = ${mappingLog})`),
   );
   const daemon: Daemon = await startProtomask(t, { configText, configName: "demo.toml" });
   checkInterrupted();
@@ -229,6 +236,30 @@ async function demo(t: Topology, checks: Check[]): Promise<void> {
     });
   }
 
+  const scrape = await t.exec(t.translatorNs, [
+    "curl",
+    "-sS",
+    "--max-time",
+    "5",
+    `http://${METRICS_LISTEN}/metrics`,
+  ]);
+  console.log(
+    `\n${bold(`translator$ curl -s http://${METRICS_LISTEN}/metrics`)} ${dim("(excerpt)")}`,
+  );
+  const series = scrape.stdout.split("\n").filter((l) => METRICS_SHOWN.test(l) && !/ 0$/.test(l));
+  for (const line of series) console.log(line);
+  const translated = Number(
+    scrape.stdout.match(/^protomask_translated_packets_total\{direction="6to4"\} (\d+)$/m)?.[1] ??
+      0,
+  );
+  checks.push({
+    name: "metrics",
+    ok: scrape.code === 0 && translated > 0,
+    detail: scrape.code === 0
+      ? `/metrics: ${translated} packets translated 6→4, ${series.length} non-zero series shown`
+      : `curl failed: ${scrape.stderr.trim()}`,
+  });
+
   console.log(`\n${bold("translator$ kill -TERM")} ${daemon.proc.pid}`);
   const stopped = await daemon.proc.stop("SIGTERM", 5000);
   const records = logRecords(daemon.proc.stderr);
@@ -242,6 +273,21 @@ async function demo(t: Topology, checks: Check[]): Promise<void> {
   try {
     leases = JSON.parse(await Deno.readTextFile(stateFile)).leases ?? [];
   } catch { /* no state file */ }
+  let audit: Record<string, unknown>[] = [];
+  try {
+    audit = (await Deno.readTextFile(mappingLog)).split("\n").filter((l) => l !== "")
+      .map((l) => JSON.parse(l));
+  } catch { /* no mapping log */ }
+  console.log(`\n${bold(`translator$ cat ${mappingLog}`)}`);
+  for (const r of audit) console.log(JSON.stringify(r));
+  const created = audit.find((r) => r.event === "created" && r.ipv6 === client.addr);
+  checks.push({
+    name: "audit log",
+    ok: created !== undefined && created.ipv4 === seenAs,
+    detail: created
+      ? `${audit.length} line(s); created ${created.ipv6} → ${created.ipv4} at ${created.time}`
+      : "no 'created' line for the client",
+  });
   const mine = leases.find((l) => l.v6 === client.addr);
   checks.push({
     name: "lease",

@@ -40,7 +40,7 @@ async function leftoverNamespaces(id: string): Promise<string[]> {
 
 Deno.test({
   name:
-    "deno task demo pings, fetches and traceroutes through protomask and removes its namespaces",
+    "deno task demo pings, fetches and traceroutes through protomask, scrapes /metrics, shows the audit log and removes its namespaces",
   ignore: reason !== null,
   async fn() {
     const child = demoCommand().spawn();
@@ -65,6 +65,19 @@ Deno.test({
       text,
       new RegExp(`^ {2}lease +ok +2001:db8:a:1::2 → ${seenAs[1]!.replaceAll(".", "\\.")} `, "m"),
     );
+    // A scrape of /metrics and the mapping log's line for the client's lease.
+    assert.match(text, /^protomask_translated_packets_total\{direction="6to4"\} [1-9]\d*$/m);
+    assert.match(text, /^ {2}metrics +ok +\/metrics: [1-9]\d* packets translated 6→4/m);
+    assert.match(
+      text,
+      new RegExp(
+        `^\\{"time":"[^"]+","event":"created","ipv6":"2001:db8:a:1::2","ipv4":"${
+          seenAs[1]!.replaceAll(".", "\\.")
+        }"\\}$`,
+        "m",
+      ),
+    );
+    assert.match(text, /^ {2}audit log +ok +1 line\(s\); created 2001:db8:a:1::2 → /m);
     assert.match(
       text,
       /^ {2}daemon +ok +SIGTERM: exit 0 in \d+ ms; counters \{.*"translated_6to4":\d+/m,
