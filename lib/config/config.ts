@@ -66,6 +66,11 @@ export interface Config {
      * per CPU, at most 8, which the daemon resolves with `effectiveQueues()` (./queues.ts).
      */
     queues: number | null;
+    /**
+     * TUN offloads (`Interface.Offload`): checksum, TSO and USO super-packets through
+     * `IFF_VNET_HDR`; null for the default, on where the kernel supports it.
+     */
+    offload: boolean | null;
   };
   /** `[Rules]`: static maps and leases. */
   readonly rules: {
@@ -132,7 +137,16 @@ const MAX_U32 = 0xffffffff;
 const MAX_ICMP_RATE = 1_000_000;
 
 const TOP_KEYS = ["Interface", "Rules", "Translation"] as const;
-const INTERFACE_KEYS = ["Prefix", "Pool", "Name", "MTU", "Address4", "Address6", "Queues"] as const;
+const INTERFACE_KEYS = [
+  "Prefix",
+  "Pool",
+  "Name",
+  "MTU",
+  "Address4",
+  "Address6",
+  "Queues",
+  "Offload",
+] as const;
 const RULES_KEYS = ["MapStatic", "ReservationDuration", "StateFile"] as const;
 const TRANSLATION_KEYS = [
   "LowestIPv6MTU",
@@ -481,6 +495,7 @@ export function parseConfig(text: string, opts: { path?: string } = {}): Config 
     embedIpv4(prefix.addr, prefix.len, address4, address6, 0);
   }
   const queues = c.field(it, "Interface", "Queues", c.integer(1, MAX_QUEUES)) ?? null;
+  const offload = c.field(it, "Interface", "Offload", c.boolean) ?? null;
 
   // [Rules]
   const mapItems = c.field(rt, "Rules", "MapStatic", c.indexed(c.staticMap)) ?? [];
@@ -563,7 +578,7 @@ export function parseConfig(text: string, opts: { path?: string } = {}): Config 
 
   if (c.problems.length > 0) throw new ConfigError(c.problems, errorOpts);
   return deepFreeze({
-    interface: { prefix, pool, name, mtu, address4, address6, queues },
+    interface: { prefix, pool, name, mtu, address4, address6, queues, offload },
     rules: { mapStatic, reservationDurationSecs, stateFile },
     translation,
   });
@@ -580,6 +595,15 @@ function queuesLine(queues: number | null, cpus: number | undefined): string {
   return cpus === undefined
     ? `# Queues: the default, ${rule}`
     : `# Queues = ${defaultQueues(cpus)} here: the default, ${rule}`;
+}
+
+/**
+ * The `Offload` line of {@link formatConfig}: the key when it is set, else a comment naming
+ * the default (the key stays out so the text parses back to the same configuration).
+ */
+function offloadLine(offload: boolean | null): string {
+  if (offload !== null) return `Offload = ${offload}`;
+  return "# Offload: the default, on where the kernel supports it";
 }
 
 /**
@@ -608,6 +632,7 @@ export function formatConfig(cfg: Config, opts: { cpus?: number } = {}): string 
     `Address4 = ${tomlString(formatIpv4(i.address4))}`,
     `Address6 = ${tomlString(formatIpv6(i.address6))}`,
     queuesLine(i.queues, opts.cpus),
+    offloadLine(i.offload),
     "",
     "[Rules]",
   ];

@@ -89,5 +89,7 @@ export function restartOnlyChanges(before: Config, after: Config): string[] {
   if (before.rules.stateFile !== after.rules.stateFile) out.push("Rules.StateFile");
   // The queues are the device's fds and their Workers, opened once.
   if (before.interface.queues !== after.interface.queues) out.push("Interface.Queues");
+  // Offload is a flag of the device's fds (IFF_VNET_HDR), set when they are opened.
+  if (before.interface.offload !== after.interface.offload) out.push("Interface.Offload");
   return out;
 }

@@ -87,13 +87,19 @@ export const Drop = {
    * its share, or it was the oldest of the source holding the most); see reassembly.ts.
    */
   REASSEMBLY_EVICTED: 37,
+  /**
+   * TUN offload: a malformed `virtio_net_hdr` (unknown flags or GSO type, a GSO type that does
+   * not match the packet, a checksum start or offset past the packet, a zero `gso_size`, an
+   * `hdr_len` longer than the packet); see lib/wire/virtio.ts.
+   */
+  BAD_VIRTIO_HEADER: 38,
 } as const;
 
 /** A drop reason value. */
 export type DropReason = typeof Drop[keyof typeof Drop];
 
 /** Number of drop reasons plus one (index 0 unused). */
-export const DROP_REASON_COUNT = 38;
+export const DROP_REASON_COUNT = 39;
 
 /** Counters that are not drops; stored after the drop reasons. */
 export const Stat = {
@@ -115,10 +121,18 @@ export const Stat = {
   FRAGMENTS_CREATED: DROP_REASON_COUNT + 7,
   /** Packets received in all. */
   RECEIVED: DROP_REASON_COUNT + 8,
+  /** TUN offload: GSO super-packets translated whole (one translation for many segments). */
+  GSO_TRANSLATED: DROP_REASON_COUNT + 9,
+  /** TUN offload: GSO super-packets cut into segments in software, each translated alone. */
+  GSO_SEGMENTED: DROP_REASON_COUNT + 10,
+  /** TUN offload: packets translated with their partial (pseudo-header) checksum adjusted. */
+  PARTIAL_TRANSLATED: DROP_REASON_COUNT + 11,
+  /** TUN offload: partial checksums completed in software before translation. */
+  CHECKSUM_COMPLETED: DROP_REASON_COUNT + 12,
 } as const;
 
 /** Length of a counters array. */
-export const COUNTER_COUNT: number = DROP_REASON_COUNT + 9;
+export const COUNTER_COUNT: number = DROP_REASON_COUNT + 13;
 
 const DROP_NAMES: string[] = [];
 for (const [k, val] of Object.entries(Drop)) DROP_NAMES[val] = k.toLowerCase();
