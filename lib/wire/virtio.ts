@@ -24,7 +24,9 @@
  * pseudo-header, and its software GSO (`tcp_gso_segment`, `__udp_gso_segment`) replaces it with
  * each segment's length. An IPv4 and an IPv6 pseudo-header of the same transport length and
  * protocol differ only in their addresses, so a translation adjusts the partial sum for the
- * addresses alone ({@link adjustPartial}).
+ * addresses alone ({@link adjustPartial}) — right whichever length the sender put in, since the
+ * length is not touched (drivers that want the pseudo-header without it, such as igb, remove
+ * it themselves).
  *
  * @module
  */
