@@ -125,6 +125,7 @@ export function offloadInput(ctx: XlatContext, len: number): number {
   let tcp = proto === ipv4.PROTO_TCP;
   let headerLen = 0;
   if (gso) {
+    if (ipLen !== len) return bad(ctx); // the kernel sends a super-packet, nothing after it
     tcp = base !== virtio.GSO_UDP_L4;
     if (csumOff !== (tcp ? virtio.TCP_CSUM_OFFSET : virtio.UDP_CSUM_OFFSET)) return bad(ctx);
     if (start + (tcp ? 20 : 8) > len) return bad(ctx);

@@ -381,7 +381,11 @@ Deno.test("malformed virtio_net_hdrs are dropped as bad_virtio_header", () => {
     ["TCPV4 on an IPv6 packet", vnet(1, virtio.GSO_TCPV4, 60, 1000, 40, 16)],
     ["a UDP checksum offset for TCP", vnet(1, virtio.GSO_TCPV6, 60, 1000, 40, 6)],
   ];
-  for (const [, h] of bad) dev.inject(concat(h, tcp6));
+  const trailing = concat(vnet(1, virtio.GSO_TCPV6, 60, 1000, 40, 16), tcp6, data(3));
+  bad.push(["bytes after the super-packet", trailing.subarray(0, 10)]);
+  for (const [what, h] of bad) {
+    dev.inject(what === "bytes after the super-packet" ? trailing : concat(h, tcp6));
+  }
   assert.equal(loop.run(Infinity), LOOP_IDLE);
   assert.equal(dev.written.length, 0);
   assert.equal(ctx.counters[Drop.BAD_VIRTIO_HEADER], bad.length);
