@@ -43,7 +43,7 @@ async function run(init: WorkerInit): Promise<string> {
     counters: shared.counterRow(init.index),
     idSeed: init.idSeed,
   });
-  const device = attachTun(init.fd, init.name, init.mtuBytes);
+  const device = attachTun(init.fd, init.name, init.mtuBytes, init.vnetHeader);
   const loop = new PacketLoop(device, ctx, shared);
   loop.generation = init.generation;
   // Compile the engine before the first real packet (lib/daemon/warmup.ts): ~50 ms here.

@@ -22,7 +22,7 @@ import { getLogger } from "@logtape/logtape";
 import { dirname } from "node:path";
 import { type InterfaceSetup, setUpInterface } from "../ffi/netlink.ts";
 import { readSmallFile } from "../ffi/libc.ts";
-import { type LinuxTun, openTunQueues } from "../ffi/tun.ts";
+import { GSO_MAX_BYTES, type LinuxTun, offloadNames, openTunOffload } from "../ffi/tun.ts";
 import { formatIpv4, formatIpv4Prefix } from "../lib/addr/ipv4.ts";
 import { formatIpv6, formatIpv6Prefix } from "../lib/addr/ipv6.ts";
 import type { Config } from "../lib/config/config.ts";
@@ -171,6 +171,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   unreported.take(table); // events of the restore were not news
 
   let tuns: LinuxTun[] = [];
+  let offloadFlags = 0;
   let setup: InterfaceSetup | null = null;
   let routes = routesFor(cfg);
   let workers: Worker[] = [];
@@ -180,8 +181,27 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let stopping = false;
   const startTimeSecs = Math.floor(Date.now() / 1000);
   try {
-    tuns = openTunQueues({ name: cfg.interface.name }, queues);
-    setup = setUpInterface({ name: tuns[0]!.name, mtuBytes: cfg.interface.mtu, ...routes });
+    const opened = openTunOffload(
+      { name: cfg.interface.name, offload: cfg.interface.offload !== false },
+      queues,
+    );
+    tuns = opened.tuns;
+    offloadFlags = opened.offloadFlags;
+    if (cfg.interface.offload === true && offloadFlags === 0) {
+      log.warn(
+        "Interface.Offload = true, but the kernel refused every TUN offload; running without",
+        {
+          event: "offload-refused",
+        },
+      );
+    }
+    setup = setUpInterface({
+      name: tuns[0]!.name,
+      mtuBytes: cfg.interface.mtu,
+      // The largest super-packet must fit the engine's buffers once translated (+20 bytes).
+      gsoMaxBytes: offloadFlags !== 0 ? GSO_MAX_BYTES : undefined,
+      ...routes,
+    });
     workers = await startWorkers(tuns, shared, table, cfg);
     alive.push(...workers.map(() => true));
     if (cfg.metrics.listen !== null) {
@@ -391,7 +411,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       });
       newCfg = {
         ...newCfg,
-        interface: { ...newCfg.interface, name: cfg.interface.name, queues: cfg.interface.queues },
+        interface: {
+          ...newCfg.interface,
+          name: cfg.interface.name,
+          queues: cfg.interface.queues,
+          offload: cfg.interface.offload,
+        },
         rules: { ...newCfg.rules, stateFile: cfg.rules.stateFile },
         logging: { ...newCfg.logging, mappingLog: cfg.logging.mappingLog },
         metrics: cfg.metrics,
@@ -504,6 +529,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     address4: formatIpv4(cfg.interface.address4),
     address6: formatIpv6(cfg.interface.address6),
     mtu: cfg.interface.mtu,
+    offload: offloadNames(offloadFlags),
     leases: table.size,
     stateFile,
     mappingLog: mapping?.path ?? null,
@@ -799,6 +825,7 @@ function startWorker(
     fd: tun.fd,
     name: tun.name,
     mtuBytes: cfg.interface.mtu,
+    vnetHeader: tun.vnetHeader,
     shared: shared.buffer,
     table: table.buffer,
     tableOptions: tableOptions(cfg),

@@ -154,6 +154,8 @@ export const SYMBOLS = {
     nonblocking: true,
   },
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  // ioctls whose argument is a value, not a pointer (TUNSETOFFLOAD takes an unsigned long).
+  ioctl_value: { name: "ioctl", parameters: ["i32", "u64", "u64"], result: "i32" },
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   // nfds_t is unsigned long: passed as the constant BigInt 1n (no allocation, no deopt).
   poll: { parameters: ["pointer", "u64", "i32"], result: "i32" },

@@ -136,14 +136,19 @@ export class Rtnetlink {
    *
    * @param index interface index
    * @param opts `up` to set IFF_UP, `mtuBytes` for IFLA_MTU, `addrGenMode6` for
-   *   IFLA_INET6_ADDR_GEN_MODE (e.g. `IN6_ADDR_GEN_MODE_NONE`)
+   *   IFLA_INET6_ADDR_GEN_MODE (e.g. `IN6_ADDR_GEN_MODE_NONE`), `gsoMaxBytes` for
+   *   IFLA_GSO_MAX_SIZE
    * @throws {SysError} e.g. EPERM without CAP_NET_ADMIN, EINVAL for an MTU out of range
    */
-  setLink(index: number, opts: { up?: boolean; mtuBytes?: number; addrGenMode6?: number }): void {
+  setLink(
+    index: number,
+    opts: { up?: boolean; mtuBytes?: number; addrGenMode6?: number; gsoMaxBytes?: number },
+  ): void {
     const what = [
       opts.up === undefined ? "" : opts.up ? "up" : "down",
       opts.mtuBytes === undefined ? "" : `mtu ${opts.mtuBytes}`,
       opts.addrGenMode6 === undefined ? "" : `addrgenmode ${opts.addrGenMode6}`,
+      opts.gsoMaxBytes === undefined ? "" : `gso_max_size ${opts.gsoMaxBytes}`,
     ].filter((s) => s !== "").join(" ");
     this.request(
       `set link ${index} ${what}`,
@@ -238,6 +243,11 @@ export interface InterfaceOptions {
   name: string;
   /** MTU to set. */
   mtuBytes: number;
+  /**
+   * `IFLA_GSO_MAX_SIZE` to set before the link comes up (TUN offload: caps the super-packets
+   * the kernel hands the translator), or undefined to leave the kernel's default.
+   */
+  gsoMaxBytes?: number;
   /**
    * Addresses to assign to the interface as /32 and /128 (none by default: the daemon routes
    * the translator's own addresses into the TUN instead, see lib/daemon/routes.ts).
@@ -338,6 +348,7 @@ export function setUpInterface(opts: InterfaceOptions): InterfaceSetup {
     using nl = Rtnetlink.open();
     try {
       nl.setLink(index, { addrGenMode6: IN6_ADDR_GEN_MODE_NONE });
+      if (opts.gsoMaxBytes !== undefined) nl.setLink(index, { gsoMaxBytes: opts.gsoMaxBytes });
       nl.setLink(index, { up: true, mtuBytes: opts.mtuBytes });
       for (const a of opts.addresses ?? []) {
         nl.addAddress(index, a);

@@ -65,6 +65,8 @@ export const AF_INET6 = 10;
 export const IFLA_MTU = 4;
 /** Link attribute: per-address-family settings, nested by family (`AF_INET6`, …). */
 export const IFLA_AF_SPEC = 26;
+/** `IFLA_GSO_MAX_SIZE` (u32): the largest GSO packet the stack builds for the link. */
+export const IFLA_GSO_MAX_SIZE = 41;
 /** `AF_INET6` setting inside {@link IFLA_AF_SPEC}: how the link-local address is made (u8). */
 export const IFLA_INET6_ADDR_GEN_MODE = 8;
 /** IPv6 address generation mode: none, so the link gets no fe80:: address (`addrgenmode none`). */
@@ -194,12 +196,14 @@ export interface SetLinkRequest {
    * when the link next comes up, so set it while the link is down.
    */
   addrGenMode6?: number;
+  /** Largest GSO super-packet (`IFLA_GSO_MAX_SIZE`, as `ip link set X gso_max_size N`). */
+  gsoMaxBytes?: number;
 }
 
 /**
  * Encodes `RTM_NEWLINK` for an existing link: set IFF_UP, `IFLA_MTU` and/or the IPv6 address
  * generation mode (`IFLA_AF_SPEC` → `AF_INET6` → `IFLA_INET6_ADDR_GEN_MODE`, as
- * `ip link set dev X addrgenmode none` sends it), asking for an ACK.
+ * `ip link set dev X addrgenmode none` sends it) and/or `IFLA_GSO_MAX_SIZE`, asking for an ACK.
  *
  * @param req index, up/down, MTU and IPv6 address generation mode
  * @param seq sequence number echoed in the ACK
@@ -215,6 +219,7 @@ export function encodeSetLink(req: SetLinkRequest, seq: number): Uint8Array {
   w.view.setUint32(at + 8, req.up ? IFF_UP : 0, LE); // ifi_flags
   w.view.setUint32(at + 12, req.up === undefined ? 0 : IFF_UP, LE); // ifi_change
   if (req.mtuBytes !== undefined) w.attrU32(IFLA_MTU, req.mtuBytes);
+  if (req.gsoMaxBytes !== undefined) w.attrU32(IFLA_GSO_MAX_SIZE, req.gsoMaxBytes);
   const mode = req.addrGenMode6;
   if (mode !== undefined) {
     w.nest(IFLA_AF_SPEC, () => w.nest(AF_INET6, () => w.attrU8(IFLA_INET6_ADDR_GEN_MODE, mode)));

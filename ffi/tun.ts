@@ -40,8 +40,43 @@ export const IFF_NO_PI = 0x1000;
 export const IFF_MULTI_QUEUE = 0x0100;
 /** Most queues a TUN device can have (`MAX_TAP_QUEUES` in the kernel). */
 export const MAX_TAP_QUEUES = 256;
+/**
+ * `ifr_flags`: every packet read or written is preceded by a `struct virtio_net_hdr`
+ * (lib/wire/virtio.ts); needed for {@link TUNSETOFFLOAD}. A device-wide flag: every queue of a
+ * multi-queue device must be attached with it, or the attach turns it off for all.
+ */
+export const IFF_VNET_HDR = 0x4000;
 /** `TUNSETIFF = _IOW('T', 202, int)`. */
 export const TUNSETIFF = 0x400454ca;
+/** `TUNSETOFFLOAD = _IOW('T', 208, unsigned int)`: which offloads the reader accepts. */
+export const TUNSETOFFLOAD = 0x400454d0;
+/** `TUNGETVNETHDRSZ = _IOR('T', 215, int)`: the size of the header before each packet. */
+export const TUNGETVNETHDRSZ = 0x800454d7;
+/** `TUNSETOFFLOAD` bit: the reader completes partial checksums (`NETIF_F_HW_CSUM`). */
+export const TUN_F_CSUM = 0x01;
+/** `TUNSETOFFLOAD` bit: TCP over IPv4 super-packets (TSO4). */
+export const TUN_F_TSO4 = 0x02;
+/** `TUNSETOFFLOAD` bit: TCP over IPv6 super-packets (TSO6). */
+export const TUN_F_TSO6 = 0x04;
+/** `TUNSETOFFLOAD` bit: TSO also for TCP with ECN (CWR on the first segment only). */
+export const TUN_F_TSO_ECN = 0x08;
+/** `TUNSETOFFLOAD` bit: UDP over IPv4 segmentation (USO; with {@link TUN_F_USO6}, Linux 6.2+). */
+export const TUN_F_USO4 = 0x20;
+/** `TUNSETOFFLOAD` bit: UDP over IPv6 segmentation (USO; with {@link TUN_F_USO4}, Linux 6.2+). */
+export const TUN_F_USO6 = 0x40;
+/** The offloads protomask asks for first: checksums, TSO with ECN, USO. */
+export const OFFLOAD_ALL: number = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN |
+  TUN_F_USO4 | TUN_F_USO6;
+/** The fallback for kernels without USO (before 6.2, which answer EINVAL to its bits). */
+export const OFFLOAD_NO_USO: number = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+/** `sizeof(struct virtio_net_hdr)`, the header size tun uses unless told otherwise. */
+export const VNET_HDR_BYTES = 10;
+/**
+ * The `IFLA_GSO_MAX_SIZE` protomask sets with offload: a super-packet grows by at most 20 bytes
+ * in translation (IPv4 → IPv6), so the largest one the kernel hands over still fits the
+ * engine's 65,536-byte packet area (`INPUT_CAPACITY`, lib/xlat/context.ts) once translated.
+ */
+export const GSO_MAX_BYTES = 65516;
 /** `SIOCGIFMTU`: read an interface's MTU through any socket. */
 export const SIOCGIFMTU = 0x8921;
 /** `SIOCSIFMTU`: set an interface's MTU through any socket. */
@@ -62,6 +97,11 @@ export interface OpenTunOptions {
    * same (filled-in) name again adds a queue. See {@link openTunQueues}.
    */
   multiQueue?: boolean;
+  /**
+   * Set `IFF_VNET_HDR` (default false): each packet read or written is preceded by a
+   * `virtio_net_hdr`; use {@link LinuxTun.readWithHeader}/{@link LinuxTun.writeWithHeader}.
+   */
+  vnetHeader?: boolean;
 }
 
 /**
@@ -141,8 +181,12 @@ export class LinuxTun implements TunDevice {
   readonly #name: string;
   #mtuBytes: number;
   readonly #pollfd = new PollFd();
-  readonly #rd = new IoVec();
-  readonly #wr = new IoVec();
+  readonly #rd = new IoVec(2);
+  readonly #wr = new IoVec(2);
+  /** Whether the fd was attached with `IFF_VNET_HDR` (every packet has a `virtio_net_hdr`). */
+  readonly vnetHeader: boolean;
+  /** The `TUN_F_*` offloads the kernel accepted (0: none). */
+  offloadFlags = 0;
 
   /**
    * Wraps an open TUN fd; use {@link openTun} or {@link attachTun} rather than this.
@@ -150,11 +194,13 @@ export class LinuxTun implements TunDevice {
    * @param fd an fd already attached to the interface with `TUNSETIFF`
    * @param name the interface name
    * @param mtuBytes the interface MTU as last known
+   * @param vnetHeader whether the fd was attached with `IFF_VNET_HDR` (default false)
    */
-  constructor(fd: number, name: string, mtuBytes: number) {
+  constructor(fd: number, name: string, mtuBytes: number, vnetHeader = false) {
     this.#fd = fd;
     this.#name = name;
     this.#mtuBytes = mtuBytes;
+    this.vnetHeader = vnetHeader;
   }
 
   /** The file descriptor, or -1 after {@link close}; pass it to a Worker's {@link attachTun}. */
@@ -210,6 +256,45 @@ export class LinuxTun implements TunDevice {
     if (this.#fd < 0) return -EBADF;
     this.#wr.set(0, buf, off, len);
     return writeVec(this.#fd, this.#wr, 1);
+  }
+
+  /**
+   * Reads one packet and its `virtio_net_hdr` (a device with {@link vnetHeader}): the header
+   * into `buf[hdrOff .. hdrOff + 10)`, the packet into `buf[off .. off + cap)`, one `readv`;
+   * allocation-free.
+   *
+   * @param buf destination buffer (its address is cached; keep using the same one)
+   * @param hdrOff where the 10-byte header goes
+   * @param off where the packet goes
+   * @param cap bytes available for the packet
+   * @returns the packet length (header not counted), or a negative errno; never throws
+   */
+  readWithHeader(buf: Uint8Array, hdrOff: number, off: number, cap: number): number {
+    if (this.#fd < 0) return -EBADF;
+    const rd = this.#rd;
+    rd.set(0, buf, hdrOff, VNET_HDR_BYTES);
+    rd.set(1, buf, off, cap);
+    const n = readVec(this.#fd, rd, 2);
+    return n < VNET_HDR_BYTES ? (n < 0 ? n : 0) : n - VNET_HDR_BYTES;
+  }
+
+  /**
+   * Writes one packet after its `virtio_net_hdr` (a device with {@link vnetHeader}), one
+   * `writev`; allocation-free.
+   *
+   * @param buf source buffer
+   * @param hdrOff offset of the 10-byte header
+   * @param off offset of the packet
+   * @param len packet length
+   * @returns packet bytes written (header not counted), or a negative errno; never throws
+   */
+  writeWithHeader(buf: Uint8Array, hdrOff: number, off: number, len: number): number {
+    if (this.#fd < 0) return -EBADF;
+    const wr = this.#wr;
+    wr.set(0, buf, hdrOff, VNET_HDR_BYTES);
+    wr.set(1, buf, off, len);
+    const n = writeVec(this.#fd, wr, 2);
+    return n < VNET_HDR_BYTES ? (n < 0 ? n : 0) : n - VNET_HDR_BYTES;
   }
 
   /**
@@ -274,7 +359,8 @@ function tunSetIffError(name: string, code: number): SysError {
  */
 export function openTun(opts: OpenTunOptions): LinuxTun {
   const ifr = ifreqFor(opts.name);
-  const ifrFlags = IFF_TUN | IFF_NO_PI | (opts.multiQueue ? IFF_MULTI_QUEUE : 0);
+  const ifrFlags = IFF_TUN | IFF_NO_PI | (opts.multiQueue ? IFF_MULTI_QUEUE : 0) |
+    (opts.vnetHeader ? IFF_VNET_HDR : 0);
   new DataView(ifr.buffer).setUint16(IFNAMSIZ, ifrFlags, true);
   const flags = O_RDWR | O_CLOEXEC | (opts.nonBlocking ? O_NONBLOCK : 0);
   const fd = check("open(/dev/net/tun)", libc().open(cString("/dev/net/tun"), flags, 0));
@@ -283,12 +369,76 @@ export function openTun(opts: OpenTunOptions): LinuxTun {
     const r = libc().ioctl(fd, BigInt(TUNSETIFF), ifr);
     if (r < 0) throw tunSetIffError(opts.name, errno());
     const name = ifreqName(ifr);
-    const tun = new LinuxTun(fd, name, getMtu(name));
+    if (opts.vnetHeader) checkVnetHeaderSize(fd, name);
+    const tun = new LinuxTun(fd, name, getMtu(name), opts.vnetHeader === true);
     ok = true;
     return tun;
   } finally {
     if (!ok) closeQuietly(fd);
   }
+}
+
+/** Checks that the kernel uses the 10-byte header lib/wire/virtio.ts parses. */
+function checkVnetHeaderSize(fd: number, name: string): void {
+  const out = new Uint8Array(4);
+  check(`ioctl(TUNGETVNETHDRSZ, ${name})`, libc().ioctl(fd, BigInt(TUNGETVNETHDRSZ), out));
+  const size = new DataView(out.buffer).getInt32(0, true);
+  if (size !== VNET_HDR_BYTES) {
+    throw new Error(`${name}: virtio_net_hdr is ${size} bytes, expected ${VNET_HDR_BYTES}`);
+  }
+}
+
+/**
+ * Tells the kernel which offloads the reader of a TUN fd handles (`TUNSETOFFLOAD`), a
+ * device-wide setting.
+ *
+ * @param fd a TUN fd attached with `IFF_VNET_HDR`
+ * @param flags `TUN_F_*` bits
+ * @returns 0, or the errno (EINVAL: a bit this kernel does not know)
+ */
+export function setOffload(fd: number, flags: number): number {
+  const r = libc().ioctl_value(fd, BigInt(TUNSETOFFLOAD), BigInt(flags));
+  return r < 0 ? errno() : 0;
+}
+
+/**
+ * Turns on as many offloads as the kernel has: {@link OFFLOAD_ALL}, else (before Linux 6.2,
+ * EINVAL) {@link OFFLOAD_NO_USO}, else `TUN_F_CSUM` alone.
+ *
+ * @param tun a device opened with `vnetHeader`
+ * @returns the `TUN_F_*` bits accepted (also in `tun.offloadFlags`), or 0 when the kernel took
+ *   none of them
+ */
+export function negotiateOffload(tun: LinuxTun): number {
+  for (const flags of [OFFLOAD_ALL, OFFLOAD_NO_USO, TUN_F_CSUM]) {
+    if (setOffload(tun.fd, flags) === 0) {
+      tun.offloadFlags = flags;
+      return flags;
+    }
+  }
+  setOffload(tun.fd, 0);
+  tun.offloadFlags = 0;
+  return 0;
+}
+
+/**
+ * Names the offloads of `TUN_F_*` bits, for logs.
+ *
+ * @param flags the bits
+ * @returns e.g. `"csum tso4 tso6 tso-ecn uso4 uso6"`, or `"none"`
+ */
+export function offloadNames(flags: number): string {
+  const names: string[] = [];
+  const table: [number, string][] = [
+    [TUN_F_CSUM, "csum"],
+    [TUN_F_TSO4, "tso4"],
+    [TUN_F_TSO6, "tso6"],
+    [TUN_F_TSO_ECN, "tso-ecn"],
+    [TUN_F_USO4, "uso4"],
+    [TUN_F_USO6, "uso6"],
+  ];
+  for (const [bit, name] of table) if ((flags & bit) !== 0) names.push(name);
+  return names.length === 0 ? "none" : names.join(" ");
 }
 
 /**
@@ -324,6 +474,8 @@ export function openTunQueues(opts: OpenTunOptions, queues: number): LinuxTun[] 
   if (queues === 1) return [openTun({ ...opts, multiQueue: false })];
   const out: LinuxTun[] = [openTun({ ...opts, multiQueue: true })];
   try {
+    // Same flags for every queue (IFF_VNET_HDR included): an attach with other flags would
+    // change them for the whole device.
     while (out.length < queues) {
       out.push(openTun({ ...opts, name: out[0]!.name, multiQueue: true }));
     }
@@ -334,6 +486,42 @@ export function openTunQueues(opts: OpenTunOptions, queues: number): LinuxTun[] 
   return out;
 }
 
+/** What {@link openTunOffload} opened. */
+export interface OffloadedTun {
+  /** The devices, one per queue. */
+  tuns: LinuxTun[];
+  /** The `TUN_F_*` offloads in force (0: none, and the fds have no `IFF_VNET_HDR`). */
+  offloadFlags: number;
+}
+
+/**
+ * Opens the TUN queues with offload when asked: every queue with `IFF_VNET_HDR`, then
+ * `TUNSETOFFLOAD` through {@link negotiateOffload} (repeated on each queue, so all agree).
+ * When the kernel takes no offload at all, the queues are closed and opened again without
+ * `IFF_VNET_HDR`, as with `offload` false.
+ *
+ * @param opts the name or `%d` template and whether to try offload
+ * @param queues number of queues (see {@link openTunQueues})
+ * @returns the devices and the offloads in force
+ * @throws like {@link openTunQueues}
+ */
+export function openTunOffload(
+  opts: { name: string; offload: boolean },
+  queues: number,
+): OffloadedTun {
+  if (!opts.offload) return { tuns: openTunQueues({ name: opts.name }, queues), offloadFlags: 0 };
+  const tuns = openTunQueues({ name: opts.name, vnetHeader: true }, queues);
+  const flags = negotiateOffload(tuns[0]!);
+  if (flags !== 0) {
+    for (const t of tuns.slice(1)) {
+      if (setOffload(t.fd, flags) === 0) t.offloadFlags = flags;
+    }
+    return { tuns, offloadFlags: flags };
+  }
+  for (const t of tuns) t.close();
+  return { tuns: openTunQueues({ name: opts.name }, queues), offloadFlags: 0 };
+}
+
 /**
  * Wraps a TUN fd opened elsewhere in the process (fds are process-wide), e.g. by the main
  * thread for a packet Worker. The Worker opens libc itself on first use.
@@ -341,8 +529,14 @@ export function openTunQueues(opts: OpenTunOptions, queues: number): LinuxTun[] 
  * @param fd the TUN fd
  * @param name its interface name
  * @param mtuBytes its MTU
+ * @param vnetHeader whether the fd was opened with `IFF_VNET_HDR` (default false)
  * @returns a device that reads and writes `fd`; closing it closes `fd` for the whole process
  */
-export function attachTun(fd: number, name: string, mtuBytes: number): LinuxTun {
-  return new LinuxTun(fd, name, mtuBytes);
+export function attachTun(
+  fd: number,
+  name: string,
+  mtuBytes: number,
+  vnetHeader = false,
+): LinuxTun {
+  return new LinuxTun(fd, name, mtuBytes, vnetHeader);
 }

@@ -66,6 +66,11 @@ export interface Config {
      * per CPU, at most 8, which the daemon resolves with `effectiveQueues()` (./queues.ts).
      */
     queues: number | null;
+    /**
+     * TUN offloads (`Interface.Offload`): checksum, TSO and USO super-packets through
+     * `IFF_VNET_HDR`; null for the default, on where the kernel supports it.
+     */
+    offload: boolean | null;
   };
   /** `[Rules]`: static maps and leases. */
   readonly rules: {
@@ -187,7 +192,16 @@ const MAX_U32 = 0xffffffff;
 const MAX_ICMP_RATE = 1_000_000;
 
 const TOP_KEYS = ["Interface", "Rules", "Translation", "Logging", "Metrics"] as const;
-const INTERFACE_KEYS = ["Prefix", "Pool", "Name", "MTU", "Address4", "Address6", "Queues"] as const;
+const INTERFACE_KEYS = [
+  "Prefix",
+  "Pool",
+  "Name",
+  "MTU",
+  "Address4",
+  "Address6",
+  "Queues",
+  "Offload",
+] as const;
 const RULES_KEYS = [
   "MapStatic",
   "ReservationDuration",
@@ -556,6 +570,7 @@ export function parseConfig(text: string, opts: { path?: string } = {}): Config 
     embedIpv4(prefix.addr, prefix.len, address4, address6, 0);
   }
   const queues = c.field(it, "Interface", "Queues", c.integer(1, MAX_QUEUES)) ?? null;
+  const offload = c.field(it, "Interface", "Offload", c.boolean) ?? null;
 
   // [Rules]
   const mapItems = c.field(rt, "Rules", "MapStatic", c.indexed(c.staticMap)) ?? [];
@@ -665,7 +680,7 @@ export function parseConfig(text: string, opts: { path?: string } = {}): Config 
 
   if (c.problems.length > 0) throw new ConfigError(c.problems, errorOpts);
   return deepFreeze({
-    interface: { prefix, pool, name, mtu, address4, address6, queues },
+    interface: { prefix, pool, name, mtu, address4, address6, queues, offload },
     rules: {
       mapStatic,
       reservationDurationSecs,
@@ -695,6 +710,15 @@ function queuesLine(queues: number | null, cpus: number | undefined): string {
 }
 
 /**
+ * The `Offload` line of {@link formatConfig}: the key when it is set, else a comment naming
+ * the default (the key stays out so the text parses back to the same configuration).
+ */
+function offloadLine(offload: boolean | null): string {
+  if (offload !== null) return `Offload = ${offload}`;
+  return "# Offload: the default, on where the kernel supports it";
+}
+
+/**
  * Renders a configuration as TOML text with every key explicit (the
  * effective configuration, defaults filled in). `parseConfig()` of the
  * result gives an equal configuration.
@@ -720,6 +744,7 @@ export function formatConfig(cfg: Config, opts: { cpus?: number } = {}): string 
     `Address4 = ${tomlString(formatIpv4(i.address4))}`,
     `Address6 = ${tomlString(formatIpv6(i.address6))}`,
     queuesLine(i.queues, opts.cpus),
+    offloadLine(i.offload),
     "",
     "[Rules]",
   ];

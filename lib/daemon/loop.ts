@@ -4,6 +4,12 @@
  * packet the engine emits is written from the arena, so a packet is never copied by the loop,
  * nothing is allocated per packet and nothing throws (docs/STYLE.md, "The hot path").
  *
+ * With TUN offload (a device with `vnetHeader`) every packet comes and goes with a
+ * `virtio_net_hdr`: the loop reads it to `VNET_IN_OFFSET`, lets lib/xlat/offload.ts decide
+ * whether the packet translates whole (a GSO super-packet or a partial checksum, written back
+ * with the header at `VNET_OUT_OFFSET`) or is cut into segments translated one by one, and
+ * writes everything else with the all-zero header at `VNET_NONE_OFFSET`.
+ *
  * The loop is synchronous: with a blocking device `run` only returns for a reload, a stop or a
  * closed device, so a Worker calls it and awaits messages only in between.
  *
@@ -11,7 +17,15 @@
  */
 
 import type { XlatContext } from "../xlat/context.ts";
-import { INPUT_CAPACITY, INPUT_OFFSET } from "../xlat/context.ts";
+import {
+  INPUT_CAPACITY,
+  INPUT_OFFSET,
+  VNET_IN_OFFSET,
+  VNET_NONE_OFFSET,
+  VNET_OUT_OFFSET,
+} from "../xlat/context.ts";
+import { gsoSegment } from "../xlat/gso.ts";
+import { finishWhole, OFFLOAD_SEGMENT, OFFLOAD_WHOLE, offloadInput } from "../xlat/offload.ts";
 import { expireReassembly } from "../xlat/reassembly.ts";
 import { translate } from "../xlat/translate.ts";
 import { classifyReceived, countOutcome, translatedSoFar } from "./breakdown.ts";
@@ -45,6 +59,8 @@ export class PacketLoop {
   generation: number;
   /** Length of a packet read but not yet translated (kept across a reload), or 0. */
   #pendingLen = 0;
+  /** Whether the device carries a `virtio_net_hdr` with every packet (TUN offload). */
+  readonly offload: boolean;
 
   /**
    * Creates the loop; it starts at the shared state's current generation and clock.
@@ -57,6 +73,8 @@ export class PacketLoop {
     this.ctx = ctx;
     this.shared = shared;
     this.generation = shared.generation;
+    this.offload = device.vnetHeader === true;
+    ctx.mem.fill(0, VNET_NONE_OFFSET, VNET_NONE_OFFSET + 10);
     ctx.setClock(shared.nowMs);
   }
 
@@ -69,6 +87,11 @@ export class PacketLoop {
    * @returns one of the `LOOP_*` codes
    */
   run(maxPackets: number): number {
+    return this.offload ? this.#runOffload(maxPackets) : this.#runPlain(maxPackets);
+  }
+
+  /** {@link run} for a device without `virtio_net_hdr`s. */
+  #runPlain(maxPackets: number): number {
     const dev = this.device;
     const ctx = this.ctx;
     const mem = ctx.mem;
@@ -111,6 +134,68 @@ export class PacketLoop {
         if (w < 0) counters[IoStat.WRITE_ERRORS]!++;
         else counters[IoStat.WRITTEN]!++;
       }
+    }
+  }
+
+  /** {@link run} for a device with `virtio_net_hdr`s (TUN offload). */
+  #runOffload(maxPackets: number): number {
+    const dev = this.device;
+    const ctx = this.ctx;
+    const mem = ctx.mem;
+    const counters = ctx.counters;
+    const shared = this.shared;
+    let budget = maxPackets;
+    for (;;) {
+      let n = this.#pendingLen;
+      this.#pendingLen = 0;
+      if (n === 0) {
+        if (budget <= 0) return LOOP_BUDGET;
+        budget--;
+        n = dev.readWithHeader!(mem, VNET_IN_OFFSET, INPUT_OFFSET, INPUT_CAPACITY);
+        if (n <= 0) {
+          if (n === -EINTR || n === 0) continue;
+          if (n === -EAGAIN) return LOOP_IDLE;
+          if (n === -EBADF || n === -ENODEV || n === -EIO || n === -EFAULT) return LOOP_CLOSED;
+          counters[IoStat.READ_ERRORS]!++;
+          continue;
+        }
+      }
+      if (shared.generation !== this.generation) {
+        this.#pendingLen = n;
+        return shared.stopping ? LOOP_STOP : LOOP_RELOAD;
+      }
+      const nowMs = shared.nowMs;
+      if (nowMs !== ctx.nowMs) {
+        const secs = ctx.nowSecs;
+        ctx.setClock(nowMs);
+        if (ctx.nowSecs !== secs) expireReassembly(ctx);
+      }
+      const mode = offloadInput(ctx, n);
+      if (mode < 0) continue;
+      if (mode === OFFLOAD_SEGMENT) {
+        const segments = ctx.gsoSegments;
+        for (let s = 0; s < segments; s++) {
+          const emitted = translate(ctx, gsoSegment(ctx, s));
+          this.#writeAll(emitted, -1);
+        }
+        continue;
+      }
+      const emitted = translate(ctx, n);
+      this.#writeAll(emitted, mode === OFFLOAD_WHOLE ? finishWhole(ctx) : -1);
+    }
+  }
+
+  /** Writes the `emitted` packets of the last translation; packet `withHeader` gets VNET_OUT. */
+  #writeAll(emitted: number, withHeader: number): void {
+    const dev = this.device;
+    const ctx = this.ctx;
+    const mem = ctx.mem;
+    const counters = ctx.counters;
+    for (let i = 0; i < emitted; i++) {
+      const hdr = i === withHeader ? VNET_OUT_OFFSET : VNET_NONE_OFFSET;
+      const w = dev.writeWithHeader!(mem, hdr, ctx.emitOffset[i]!, ctx.emitLength[i]!);
+      if (w < 0) counters[IoStat.WRITE_ERRORS]!++;
+      else counters[IoStat.WRITTEN]!++;
     }
   }
 

@@ -21,6 +21,8 @@ export interface WorkerInit {
   name: string;
   /** The TUN MTU in bytes. */
   mtuBytes: number;
+  /** Whether the fd was opened with `IFF_VNET_HDR` (TUN offload). */
+  vnetHeader: boolean;
   /** `SharedState.buffer`. */
   shared: SharedArrayBuffer;
   /** `LeaseTable.buffer`. */

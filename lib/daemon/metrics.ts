@@ -141,6 +141,14 @@ const STAT_SERIES: readonly [number, string, string][] = [
   ],
 ];
 
+/** The offload counters of a row, by the `kind` label they get. */
+const OFFLOAD_KINDS: readonly (readonly [string, number])[] = [
+  ["gso_translated", Stat.GSO_TRANSLATED],
+  ["gso_segmented", Stat.GSO_SEGMENTED],
+  ["partial_translated", Stat.PARTIAL_TRANSLATED],
+  ["checksum_completed", Stat.CHECKSUM_COMPLETED],
+];
+
 /** The packet loop's counters. */
 const IO_SERIES: readonly [number, string, string][] = [
   [IoStat.WRITTEN, "protomask_tun_written_packets_total", "Packets written to the TUN device."],
@@ -214,6 +222,15 @@ export function renderMetrics(m: MetricsInput): string {
   x.sample("protomask_translated_packets_total", { direction: "6to4" }, at(Stat.TRANSLATED_6TO4));
   x.sample("protomask_translated_packets_total", { direction: "4to6" }, at(Stat.TRANSLATED_4TO6));
   for (const [i, name, help] of STAT_SERIES) x.single(name, "counter", help, at(i));
+  x.family(
+    "protomask_offload_packets_total",
+    "counter",
+    "TUN offload: GSO super-packets translated whole or segmented in software, packets " +
+      "translated with their partial checksum, partial checksums completed first.",
+  );
+  for (const [kind, i] of OFFLOAD_KINDS) {
+    x.sample("protomask_offload_packets_total", { kind }, at(i));
+  }
   x.family(
     "protomask_queue_received_packets_total",
     "counter",

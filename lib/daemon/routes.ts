@@ -93,5 +93,7 @@ export function restartOnlyChanges(before: Config, after: Config): string[] {
   // The metrics endpoint is bound once, at start.
   const l0 = before.metrics.listen, l1 = after.metrics.listen;
   if (l0?.hostname !== l1?.hostname || l0?.port !== l1?.port) out.push("Metrics.Listen");
+  // Offload is a flag of the device's fds (IFF_VNET_HDR), set when they are opened.
+  if (before.interface.offload !== after.interface.offload) out.push("Interface.Offload");
   return out;
 }

@@ -33,6 +33,31 @@ export interface TunDevice {
    * @returns bytes written, or a negative errno; never throws
    */
   write(buf: Uint8Array, off: number, len: number): number;
+  /**
+   * Whether every packet read and written carries a `virtio_net_hdr` (TUN offload,
+   * `IFF_VNET_HDR`); then the loop uses {@link readWithHeader} and {@link writeWithHeader}.
+   */
+  readonly vnetHeader?: boolean;
+  /**
+   * Reads one packet and its 10-byte `virtio_net_hdr` (a device with {@link vnetHeader}).
+   *
+   * @param buf destination buffer
+   * @param hdrOff where the header goes
+   * @param off where the packet goes
+   * @param cap bytes available for the packet
+   * @returns the packet length (header not counted), or a negative errno; never throws
+   */
+  readWithHeader?(buf: Uint8Array, hdrOff: number, off: number, cap: number): number;
+  /**
+   * Writes one packet after its 10-byte `virtio_net_hdr` (a device with {@link vnetHeader}).
+   *
+   * @param buf source buffer
+   * @param hdrOff offset of the header
+   * @param off offset of the packet
+   * @param len packet length
+   * @returns packet bytes written (header not counted), or a negative errno; never throws
+   */
+  writeWithHeader?(buf: Uint8Array, hdrOff: number, off: number, len: number): number;
   /** Closes the device (idempotent). */
   close(): void;
 }

@@ -14,7 +14,9 @@
  * ```
  *
  * The headroom lets IPv4 → IPv6 grow a packet by 20 (28 with a Fragment
- * header) bytes without moving the payload.
+ * header) bytes without moving the payload; its first bytes hold the addresses being built
+ * (`TMP_*`) and, with TUN offload, the `virtio_net_hdr`s (`VNET_*`). With offload the scratch
+ * area keeps a GSO super-packet while its segments are cut from it (lib/xlat/gso.ts).
  *
  * @module
  */
@@ -36,6 +38,12 @@ export const TMP_DST: number = TMP_OFFSET + 16;
 export const TMP_ISRC: number = TMP_OFFSET + 32;
 /** Inner destination address being built. */
 export const TMP_IDST: number = TMP_OFFSET + 48;
+/** Where the device puts the `virtio_net_hdr` of the packet read (TUN offload, 10 bytes). */
+export const VNET_IN_OFFSET = 96;
+/** The `virtio_net_hdr` written before a translated super-packet or partial packet. */
+export const VNET_OUT_OFFSET = 112;
+/** An all-zero `virtio_net_hdr` (no GSO, complete checksum), written before other packets. */
+export const VNET_NONE_OFFSET = 128;
 /** Scratch area for a packet being rebuilt. */
 export const SCRATCH_OFFSET: number = INPUT_OFFSET + INPUT_CAPACITY + 256;
 /** Size of the scratch area. */
@@ -174,6 +182,28 @@ export class XlatContext {
   readonly slotBlocks: Uint8Array;
   /** Length of the datagram the last completed reassembly produced. */
   reassembledLen = 0;
+  /**
+   * TUN offload: the packet being translated has a partial checksum (`VIRTIO_NET_HDR_F_NEEDS_CSUM`)
+   * that translation adjusts as a pseudo-header sum; set per packet by lib/xlat/offload.ts.
+   */
+  partial = false;
+  /**
+   * TUN offload: bytes of a GSO super-packet beyond its first (largest) segment, 0 for any
+   * other packet, so size rules (DF, MTU) apply to the segments the kernel will send.
+   */
+  gsoExtra = 0;
+  /** TUN offload: segments of the super-packet kept in the scratch area (lib/xlat/gso.ts). */
+  gsoSegments = 0;
+  /** TUN offload: bytes of headers of that super-packet (up to the transport payload). */
+  gsoHeaderLen = 0;
+  /** TUN offload: transport payload bytes per segment of that super-packet. */
+  gsoSize = 0;
+  /** TUN offload: length of that super-packet. */
+  gsoLen = 0;
+  /** TUN offload: offset of its transport header (`csum_start`). */
+  gsoL4Off = 0;
+  /** TUN offload: its transport protocol (6 or 17). */
+  gsoProto = 0;
 
   /**
    * Creates the context and its arena.

@@ -87,8 +87,12 @@ export const Drop = {
    * its share, or it was the oldest of the source holding the most); see reassembly.ts.
    */
   REASSEMBLY_EVICTED: 37,
-  // 38 is reserved for BAD_VIRTIO_HEADER (the TUN offload work): not defined here, so its
-  // counter stays 0 and its name `unknown_38` never shows (see RESERVED_DROP_REASONS).
+  /**
+   * TUN offload: a malformed `virtio_net_hdr` (unknown flags or GSO type, a GSO type that does
+   * not match the packet, a checksum start or offset past the packet, a zero `gso_size`, an
+   * `hdr_len` longer than the packet); see lib/wire/virtio.ts.
+   */
+  BAD_VIRTIO_HEADER: 38,
   /** A new IPv6 source outside `Rules.AllowedSources` (no dynamic lease; ICMPv6 1/1 sent). */
   SOURCE_NOT_ALLOWED: 39,
   /**
@@ -103,13 +107,12 @@ export const Drop = {
 /** A drop reason value. */
 export type DropReason = typeof Drop[keyof typeof Drop];
 
-/** Number of drop reasons plus one (index 0 unused, and the reserved gaps). */
+/** Number of drop reasons plus one (index 0 unused). */
 export const DROP_REASON_COUNT = 42;
 
 /**
- * Indices below {@link DROP_REASON_COUNT} that are not drop reasons in this version: 0, and 38
- * (reserved for `bad_virtio_header` of the TUN offload work). Their counters stay 0; reports
- * and metrics leave them out.
+ * Indices below {@link DROP_REASON_COUNT} that are not drop reasons: 0, and any gap a future
+ * renumbering leaves. Their counters stay 0; reports and metrics leave them out.
  */
 export const RESERVED_DROP_REASONS: readonly number[] = Object.freeze(
   Array.from({ length: DROP_REASON_COUNT }, (_, i) => i).filter((i) =>
@@ -137,10 +140,18 @@ export const Stat = {
   FRAGMENTS_CREATED: DROP_REASON_COUNT + 7,
   /** Packets received in all. */
   RECEIVED: DROP_REASON_COUNT + 8,
+  /** TUN offload: GSO super-packets translated whole (one translation for many segments). */
+  GSO_TRANSLATED: DROP_REASON_COUNT + 9,
+  /** TUN offload: GSO super-packets cut into segments in software, each translated alone. */
+  GSO_SEGMENTED: DROP_REASON_COUNT + 10,
+  /** TUN offload: packets translated with their partial (pseudo-header) checksum adjusted. */
+  PARTIAL_TRANSLATED: DROP_REASON_COUNT + 11,
+  /** TUN offload: partial checksums completed in software before translation. */
+  CHECKSUM_COMPLETED: DROP_REASON_COUNT + 12,
 } as const;
 
 /** Length of a counters array. */
-export const COUNTER_COUNT: number = DROP_REASON_COUNT + 9;
+export const COUNTER_COUNT: number = DROP_REASON_COUNT + 13;
 
 const DROP_NAMES: string[] = [];
 for (const [k, val] of Object.entries(Drop)) DROP_NAMES[val] = k.toLowerCase();

@@ -23,6 +23,7 @@ import { adjust, checksum, sumBytes, sumIpv4 } from "../wire/checksum.ts";
 import * as icmp from "../wire/icmp.ts";
 import * as ipv4 from "../wire/ipv4.ts";
 import * as ipv6 from "../wire/ipv6.ts";
+import { adjustPartial } from "../wire/virtio.ts";
 import {
   LEASE_ALLOCATE,
   LEASE_REFRESH,
@@ -313,8 +314,10 @@ function from6(ctx: XlatContext, off: number, len: number, flags: number, reasmI
     if (ctx.mapper.owns4(dst4)) return hairpin(ctx, r);
     return emit(ctx, r, ipv4.totalLength(v, r));
   }
-  // Size, DF and Identification (RFC 7915 §5.1, §5.1.1).
+  // Size, DF and Identification (RFC 7915 §5.1, §5.1.1); for a GSO super-packet translated
+  // whole (TUN offload) size means its first segment's.
   const total4 = ipv4.HEADER_LEN + l4Len;
+  const seg4 = total4 - ctx.gsoExtra;
   let id: number;
   let flagsOff: number;
   let df = false;
@@ -325,12 +328,12 @@ function from6(ctx: XlatContext, off: number, len: number, flags: number, reasmI
     id = reasmId & 0xffff;
     flagsOff = 0;
   } else {
-    df = total4 > DF_THRESHOLD_BYTES;
+    df = seg4 > DF_THRESHOLD_BYTES;
     id = nextId(ctx);
     flagsOff = df ? ipv4.FLAG_DF : 0;
   }
   let fragmentTo = 0;
-  if (total4 > s.mtu4) {
+  if (seg4 > s.mtu4) {
     if (df || (fragOff >= 0 && (flags & FLAG_REASSEMBLED) === 0)) {
       if (first) {
         const mtu = Math.max(ipv6.MIN_MTU, s.mtu4 + 20);
@@ -348,7 +351,8 @@ function from6(ctx: XlatContext, off: number, len: number, flags: number, reasmI
       if (l4Len < (isFrag ? 18 : 20)) return drop(ctx, Drop.TRUNCATED_TRANSPORT);
     } else if (nh === ipv4.PROTO_UDP) {
       if (l4Len < 8) return drop(ctx, Drop.TRUNCATED_TRANSPORT);
-      if (v.getUint16(l4Off + 6) === 0) return drop(ctx, Drop.UDP_ZERO_CHECKSUM6);
+      // A partial checksum (TUN offload) is a pseudo-header sum, not a checksum of 0.
+      if (v.getUint16(l4Off + 6) === 0 && !ctx.partial) return drop(ctx, Drop.UDP_ZERO_CHECKSUM6);
     } else if (nh === ipv6.NH_ICMPV6) {
       if (l4Len < icmp.HEADER_LEN) return drop(ctx, Drop.TRUNCATED_TRANSPORT);
       mapped = V6_TO_V4_TYPE_CODE[v.getUint16(l4Off)]!;
@@ -425,9 +429,17 @@ function from6(ctx: XlatContext, off: number, len: number, flags: number, reasmI
     const oldSum = ipv6.sumAddresses(b, off);
     const newSum = sumIpv4(src4) + sumIpv4(dst4);
     if (nh === ipv4.PROTO_TCP) {
-      v.setUint16(l4Off + 16, adjust(v.getUint16(l4Off + 16), oldSum, newSum));
+      const cs = v.getUint16(l4Off + 16);
+      v.setUint16(
+        l4Off + 16,
+        ctx.partial ? adjustPartial(cs, oldSum, newSum) : adjust(cs, oldSum, newSum),
+      );
     } else if (nh === ipv4.PROTO_UDP) {
-      v.setUint16(l4Off + 6, adjust(v.getUint16(l4Off + 6), oldSum, newSum) || 0xffff);
+      const cs = v.getUint16(l4Off + 6);
+      v.setUint16(
+        l4Off + 6,
+        ctx.partial ? adjustPartial(cs, oldSum, newSum) : adjust(cs, oldSum, newSum) || 0xffff,
+      );
     } else if (nh === ipv6.NH_ICMPV6) {
       // Echo: new type, and the checksum loses the IPv6 pseudo-header.
       const word = v.getUint16(l4Off);
@@ -575,7 +587,7 @@ function from4(ctx: XlatContext, off: number, len: number, flags: number): numbe
   let amendUdp = false;
   if (first && proto === ipv4.PROTO_UDP) {
     if (l4Len < 8) return drop(ctx, Drop.TRUNCATED_TRANSPORT);
-    if (v.getUint16(l4Off + 6) === 0) {
+    if (v.getUint16(l4Off + 6) === 0 && !ctx.partial) {
       // RFC 7915 §4.5: compute it when allowed and possible, else drop.
       if (isFrag || !s.amendUdpChecksumZero) {
         return policy4(
@@ -604,8 +616,9 @@ function from4(ctx: XlatContext, off: number, len: number, flags: number): numbe
   // Size and fragmentation (RFC 7915 §4, §4.1).
   const fragHdr = isFrag ? ipv6.FRAGMENT_LEN : 0;
   const total6 = ipv6.HEADER_LEN + fragHdr + l4Len;
+  const seg6 = total6 - ctx.gsoExtra; // the first segment's size (TUN offload GSO), else total6
   let fragmentTo = 0;
-  if (df && total6 > s.mtu6) {
+  if (df && seg6 > s.mtu6) {
     sendIcmp4Error(
       ctx,
       icmp.V4_DEST_UNREACH,
@@ -618,7 +631,7 @@ function from4(ctx: XlatContext, off: number, len: number, flags: number): numbe
   }
   if (!df) {
     const limit = Math.min(s.lowestIpv6Mtu, s.mtu6);
-    if (total6 > limit) fragmentTo = limit;
+    if (seg6 > limit) fragmentTo = limit;
   }
 
   // Transport checksums (RFC 7915 §4.5), first fragment only.
@@ -626,9 +639,15 @@ function from4(ctx: XlatContext, off: number, len: number, flags: number): numbe
     const oldSum = sumIpv4(src) + sumIpv4(dst);
     const newSum = sumBytes(b, TMP_SRC, 32, 0);
     if (proto === ipv4.PROTO_TCP) {
-      v.setUint16(l4Off + 16, adjust(v.getUint16(l4Off + 16), oldSum, newSum));
+      const cs = v.getUint16(l4Off + 16);
+      v.setUint16(
+        l4Off + 16,
+        ctx.partial ? adjustPartial(cs, oldSum, newSum) : adjust(cs, oldSum, newSum),
+      );
     } else if (proto === ipv4.PROTO_UDP) {
-      if (amendUdp) {
+      if (ctx.partial) {
+        v.setUint16(l4Off + 6, adjustPartial(v.getUint16(l4Off + 6), oldSum, newSum));
+      } else if (amendUdp) {
         v.setUint16(l4Off + 6, 0);
         const cs = checksum(b, l4Off, l4Len, newSum + l4Len + ipv4.PROTO_UDP);
         v.setUint16(l4Off + 6, cs || 0xffff);

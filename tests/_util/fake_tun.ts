@@ -2,6 +2,9 @@
  * An in-memory `TunDevice` for tests (docs/STYLE.md, "Tests"): packets queued with
  * `inject` come out of `read`, packets passed to `write` are collected in `written`. A read
  * of an empty queue returns `-EAGAIN` (like a non-blocking fd) or, after `close`, `-EBADF`.
+ * Made with `vnetHeader` it is a TUN with offload: every queued packet starts with its 10-byte
+ * `virtio_net_hdr`, which `readWithHeader` puts apart, and `writeWithHeader` stores the header
+ * written before each packet in `writtenHeaders`.
  *
  * @module
  */
@@ -23,12 +26,43 @@ export class FakeTun implements TunDevice {
   writeError = 0;
   /** Number of `read` calls. */
   reads = 0;
+  /** Whether packets carry a `virtio_net_hdr` (TUN offload). */
+  readonly vnetHeader: boolean;
+  /** Copies of the headers written before the packets in {@link written} (with `vnetHeader`). */
+  readonly writtenHeaders: Uint8Array[] = [];
   #closed = false;
 
-  /** @param name device name @param mtuBytes MTU */
-  constructor(name = "fake0", mtuBytes = 1500) {
+  /**
+   * @param name device name
+   * @param mtuBytes MTU
+   * @param opts `vnetHeader`: packets carry a 10-byte `virtio_net_hdr`
+   */
+  constructor(name = "fake0", mtuBytes = 1500, opts: { vnetHeader?: boolean } = {}) {
     this.name = name;
     this.mtuBytes = mtuBytes;
+    this.vnetHeader = opts.vnetHeader ?? false;
+  }
+
+  /** Reads the next queued header and packet (a device with `vnetHeader`). */
+  readWithHeader(buf: Uint8Array, hdrOff: number, off: number, cap: number): number {
+    this.reads++;
+    if (this.#closed) return -EBADF;
+    const next = this.queue.shift();
+    if (next === undefined) return -EAGAIN;
+    if (typeof next === "number") return next;
+    buf.set(next.subarray(0, 10), hdrOff);
+    const n = Math.min(cap, next.length - 10);
+    buf.set(next.subarray(10, 10 + n), off);
+    return n;
+  }
+
+  /** Stores copies of the header and the packet (a device with `vnetHeader`). */
+  writeWithHeader(buf: Uint8Array, hdrOff: number, off: number, len: number): number {
+    if (this.#closed) return -EBADF;
+    if (this.writeError !== 0) return this.writeError;
+    this.writtenHeaders.push(buf.slice(hdrOff, hdrOff + 10));
+    this.written.push(buf.slice(off, off + len));
+    return len;
   }
 
   /**

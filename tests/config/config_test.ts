@@ -195,7 +195,7 @@ Deno.test("parseConfig() matches keys case-sensitively", () => {
 
 Deno.test("parseConfig() lists the allowed keys when no key is near", () => {
   assert.deepEqual(problems(POOL + "Colour = 1\n"), [
-    "Interface.Colour: unknown key (allowed: Prefix, Pool, Name, MTU, Address4, Address6, Queues)",
+    "Interface.Colour: unknown key (allowed: Prefix, Pool, Name, MTU, Address4, Address6, Queues, Offload)",
   ]);
 });
 

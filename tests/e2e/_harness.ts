@@ -6,7 +6,9 @@
  *
  * `PROTOMASK_E2E_TRANSLATOR=tayga deno test -A tests/e2e` runs the suite against TAYGA;
  * `PROTOMASK_TEST_QUEUES=2 deno test -A tests/e2e` runs every protomask in it with
- * `Interface.Queues = 2` (the default: the config leaves Queues out, one per CPU up to 8).
+ * `Interface.Queues = 2` (the default: the config leaves Queues out, one per CPU up to 8);
+ * `PROTOMASK_TEST_OFFLOAD=0` or `=1` writes `Interface.Offload = false` or `true` into every
+ * protomask configuration it makes (the default leaves Offload out: on where supported).
  *
  * @module
  */
@@ -54,6 +56,18 @@ function testQueues(text: string | undefined): number | null {
   return n;
 }
 
+/**
+ * `Interface.Offload` for every protomask configuration the suite writes, from
+ * PROTOMASK_TEST_OFFLOAD (0 or 1), or null to leave the key out.
+ */
+export const TEST_OFFLOAD: boolean | null = testOffload(Deno.env.get("PROTOMASK_TEST_OFFLOAD"));
+
+function testOffload(text: string | undefined): boolean | null {
+  if (text === undefined || text === "") return null;
+  if (text === "0" || text === "1") return text === "1";
+  throw new Error(`PROTOMASK_TEST_OFFLOAD must be 0 or 1, got '${text}'`);
+}
+
 /** The default dynamic pool (a /28: 14 addresses, .17 to .30). */
 export const POOL = "192.0.2.16/28";
 
@@ -73,12 +87,17 @@ export interface XlatSettings {
   queues?: number | null;
   /** Pass -v to protomask. */
   verbose?: boolean;
-  /** More `[Interface]` keys (protomask only), e.g. `{ Offload: true }`. */
+  /**
+   * More `[Interface]` keys (protomask only), e.g. `{ Offload: true }`; an `Offload` here
+   * overrides {@link TEST_OFFLOAD}.
+   */
   interfaceKeys?: Readonly<Record<string, string | number | boolean>>;
   /** More `[Rules]` keys (protomask only), e.g. `{ MaxLeasesPerPrefix: 4 }`. */
   rulesKeys?: Readonly<Record<string, string | number | boolean | readonly string[]>>;
   /** `Metrics.Listen` (protomask only), e.g. "127.0.0.1:9060"; absent: off. */
   metricsListen?: string;
+  /** `[Translation]` keys (protomask only), e.g. `{ MTU4: 1400 }`. */
+  translationKeys?: Readonly<Record<string, string | number | boolean>>;
   /**
    * A command that runs the translator and execs it, e.g. `["taskset", "-c", "1"]` to pin it
    * to a CPU from its start (default none).
@@ -103,6 +122,9 @@ export function protomaskToml(s: XlatSettings): string {
     `MTU = ${s.mtu ?? 1500}`,
     ...Object.entries(s.interfaceKeys ?? {}).map(([k, v]) => `${k} = ${JSON.stringify(v)}`),
     ...(queues === null ? [] : [`Queues = ${queues}`]),
+    ...(TEST_OFFLOAD === null || s.interfaceKeys?.Offload !== undefined
+      ? []
+      : [`Offload = ${TEST_OFFLOAD}`]),
     "",
     "[Rules]",
     `MapStatic = [${
@@ -112,6 +134,12 @@ export function protomaskToml(s: XlatSettings): string {
   if (s.reservationSecs !== undefined) lines.push(`ReservationDuration = ${s.reservationSecs}`);
   if (s.stateFile) lines.push(`StateFile = ${q(s.stateFile)}`);
   for (const [k, v] of Object.entries(s.rulesKeys ?? {})) lines.push(`${k} = ${JSON.stringify(v)}`);
+  if (s.translationKeys !== undefined) {
+    lines.push("", "[Translation]");
+    for (const [k, v] of Object.entries(s.translationKeys)) {
+      lines.push(`${k} = ${JSON.stringify(v)}`);
+    }
+  }
   if (s.metricsListen !== undefined) lines.push("", "[Metrics]", `Listen = ${q(s.metricsListen)}`);
   return lines.join("\n") + "\n";
 }
@@ -272,6 +300,10 @@ export function e2eTest(
     name: `e2e (${TRANSLATOR}${
       TRANSLATOR === "protomask" && TEST_QUEUES !== null
         ? `, PROTOMASK_TEST_QUEUES=${TEST_QUEUES}`
+        : ""
+    }${
+      TRANSLATOR === "protomask" && TEST_OFFLOAD !== null
+        ? `, PROTOMASK_TEST_OFFLOAD=${TEST_OFFLOAD ? 1 : 0}`
         : ""
     }): ${name}`,
     ignore: reason !== null,

@@ -20,6 +20,14 @@ import { e2eTest, protomaskToml, SERVER6, SERVER_V4, sleep, startProtomask } fro
 /** Functions on the per-packet path; any of them deoptimised after warm-up fails the test. */
 const HOT = [
   "run",
+  "#runPlain",
+  "#runOffload",
+  "#writeAll",
+  "readWithHeader",
+  "writeWithHeader",
+  "offloadInput",
+  "finishWhole",
+  "adjustPartial",
   "read",
   "write",
   "readVec",

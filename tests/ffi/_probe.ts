@@ -5,7 +5,7 @@
 //
 // Every wait here is bounded; the TUN disappears when this process exits.
 import dgram from "node:dgram";
-import { type LinuxTun, openTun, openTunQueues } from "../../ffi/tun.ts";
+import { type LinuxTun, openTun, openTunOffload, openTunQueues } from "../../ffi/tun.ts";
 import { setUpInterface } from "../../ffi/netlink.ts";
 import { SysError } from "../../ffi/libc.ts";
 import { parseIpv4, parseIpv4Prefix } from "../../lib/addr/ipv4.ts";
@@ -159,6 +159,31 @@ function run(scenario: string, args: string[]): Record<string, unknown> {
         return { wrote, timeout: true, seen };
       } finally {
         setup.undo();
+      }
+    }
+    case "offload": {
+      // openTunOffload(name, queues, offload): the queues' flags, and gso_max_size once set up.
+      const opened = openTunOffload({ name: args[0]!, offload: args[2] === "1" }, Number(args[1]));
+      try {
+        const name = opened.tuns[0]!.name;
+        const setup = setUpInterface({
+          name,
+          mtuBytes: 1500,
+          gsoMaxBytes: opened.offloadFlags !== 0 ? 65516 : undefined,
+          routes4: [],
+          routes6: [],
+        });
+        setup.undo();
+        const link = ipJson(["-d", "link", "show", "dev", name]) as { gso_max_size?: number }[];
+        return {
+          offloadFlags: opened.offloadFlags,
+          queueFlags: opened.tuns.map((t) => t.offloadFlags),
+          vnetHeader: opened.tuns.map((t) => t.vnetHeader),
+          tunFlags: Deno.readTextFileSync(`/sys/class/net/${name}/tun_flags`).trim(),
+          gsoMaxSize: link[0]?.gso_max_size ?? null,
+        };
+      } finally {
+        for (const t of opened.tuns) t.close();
       }
     }
     case "queues-fail": {

@@ -318,3 +318,25 @@ Deno.test({
       assert.match(String(r.error), /ioctl\(TUNSETIFF, pmqb0\): EINVAL/);
     }),
 });
+
+Deno.test({
+  name:
+    "openTunOffload() opens every queue with IFF_VNET_HDR and the kernel takes csum, TSO and USO; gso_max_size is set",
+  ...opts,
+  fn: () =>
+    withNetns(async (ns) => {
+      const r = await probe(ns, "offload", ["pmof%d", "2", "1"], [], true);
+      assert.equal(r.uncaught, undefined, JSON.stringify(r));
+      // TUN_F_CSUM|TSO4|TSO6|TSO_ECN|USO4|USO6 = 0x6f on Linux 6.2+, 0x0f before.
+      assert.ok(r.offloadFlags === 0x6f || r.offloadFlags === 0x0f, JSON.stringify(r));
+      assert.deepEqual(r.queueFlags, [r.offloadFlags, r.offloadFlags]);
+      assert.deepEqual(r.vnetHeader, [true, true]);
+      assert.equal(Number(r.tunFlags), 0x1001 | 0x0100 | 0x4000, "TUN|NO_PI|MULTI_QUEUE|VNET_HDR");
+      assert.equal(r.gsoMaxSize, 65516);
+      const off = await probe(ns, "offload", ["pmon%d", "1", "0"], [], true);
+      assert.equal(off.offloadFlags, 0);
+      assert.deepEqual(off.vnetHeader, [false]);
+      assert.equal(Number(off.tunFlags), 0x1001, "no IFF_VNET_HDR with offload off");
+      assert.equal(off.gsoMaxSize, 65536, "the kernel's default");
+    }),
+});

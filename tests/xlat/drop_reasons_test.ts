@@ -9,7 +9,9 @@
  */
 
 import assert from "node:assert/strict";
+import { INPUT_OFFSET, VNET_IN_OFFSET } from "../../lib/xlat/context.ts";
 import { Drop, Stat } from "../../lib/xlat/drop.ts";
+import { offloadInput } from "../../lib/xlat/offload.ts";
 import { hex, ipv4HeaderChecksumValid, l4ChecksumValid, toHex } from "../_util/packets.ts";
 import {
   ADDRESS4,
@@ -1004,6 +1006,21 @@ Deno.test("translate() sends no ICMP errors at all with ICMPErrorRate = 0", () =
   assert.equal(run(e, pkt).r, -Drop.HOP_LIMIT_EXCEEDED);
   assert.equal(e.ctx.counters[Stat.ICMP_ERRORS_SENT], 0);
   assert.equal(e.ctx.counters[Stat.ICMP_ERRORS_SUPPRESSED], 1);
+});
+
+// ---- TUN offload ----------------------------------------------------------------------------
+
+Deno.test("bad_virtio_header: a GSO header on a packet it cannot describe (TCPV4 on UDP/IPv6)", () => {
+  // More cases in tests/xlat/offload_test.ts; the header comes with the packet from the TUN.
+  const e = engineFor();
+  const ctx = e.ctx;
+  ctx.mem.set(UDP6, INPUT_OFFSET);
+  // NEEDS_CSUM, gso_type TCPV4, hdr_len 48, gso_size 4, csum_start 40, csum_offset 6.
+  ctx.mem.set(hex("01 01 3000 0400 2800 0600"), VNET_IN_OFFSET);
+  assert.equal(offloadInput(ctx, UDP6.length), -Drop.BAD_VIRTIO_HEADER);
+  assert.equal(ctx.counters[Drop.BAD_VIRTIO_HEADER], 1);
+  assert.equal(ctx.emitted, 0);
+  covered.add(Drop.BAD_VIRTIO_HEADER);
 });
 
 // ---- completeness ----------------------------------------------------------------------------
