@@ -47,7 +47,7 @@ async function run(init: WorkerInit): Promise<string> {
   const loop = new PacketLoop(device, ctx, shared);
   loop.generation = init.generation;
   // Compile the engine before the first real packet (lib/daemon/warmup.ts): ~50 ms here.
-  warmUp(ctx);
+  warmUp(ctx, undefined, init.vnetHeader);
   post({ kind: "ready", index: init.index });
   // The main thread owns the fd and closes it; this Worker never does (a second close could
   // hit an fd number reused in between).

@@ -170,17 +170,25 @@ export class PacketLoop {
         ctx.setClock(nowMs);
         if (ctx.nowSecs !== secs) expireReassembly(ctx);
       }
+      // As in #runPlain; a GSO super-packet counts once, whether translated whole or cut.
+      const cls = classifyReceived(mem, INPUT_OFFSET, n, counters);
+      const before = translatedSoFar(counters);
       const mode = offloadInput(ctx, n);
-      if (mode < 0) continue;
+      if (mode < 0) {
+        countOutcome(counters, cls, before);
+        continue;
+      }
       if (mode === OFFLOAD_SEGMENT) {
         const segments = ctx.gsoSegments;
         for (let s = 0; s < segments; s++) {
           const emitted = translate(ctx, gsoSegment(ctx, s));
           this.#writeAll(emitted, -1);
         }
+        countOutcome(counters, cls, before);
         continue;
       }
       const emitted = translate(ctx, n);
+      countOutcome(counters, cls, before);
       this.#writeAll(emitted, mode === OFFLOAD_WHOLE ? finishWhole(ctx) : -1);
     }
   }

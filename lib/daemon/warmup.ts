@@ -19,12 +19,24 @@ import { LeaseTable } from "../lease/table.ts";
 import { adjust, checksum } from "../wire/checksum.ts";
 import * as ipv4 from "../wire/ipv4.ts";
 import * as ipv6 from "../wire/ipv6.ts";
-import { INPUT_OFFSET, type XlatContext } from "../xlat/context.ts";
+import { INPUT_OFFSET, VNET_IN_OFFSET, type XlatContext } from "../xlat/context.ts";
 import { translate } from "../xlat/translate.ts";
 import { classifyReceived, countOutcome, translatedSoFar } from "./breakdown.ts";
+import { OFFLOAD_PLAIN, offloadInput } from "../xlat/offload.ts";
+import * as virtio from "../wire/virtio.ts";
 
 /** Round trips per packet kind; enough for TurboFan to compile the engine's functions. */
 export const WARMUP_ROUNDS = 20_000;
+
+/**
+ * With TUN offload every packet comes with a `virtio_net_hdr`, which the loop hands to
+ * `offloadInput` first: an all-zero header (no GSO, no partial checksum), as the kernel sends
+ * for most packets.
+ */
+function plainOffload(ctx: XlatContext, len: number): boolean {
+  ctx.mem.fill(0, VNET_IN_OFFSET, VNET_IN_OFFSET + virtio.HEADER_LEN);
+  return offloadInput(ctx, len) === OFFLOAD_PLAIN;
+}
 
 /** The synthetic IPv6 host (a documentation address, never sent anywhere). */
 const HOST6 = [0x20, 0x01, 0x0d, 0xb8, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
@@ -113,10 +125,16 @@ function warmClassifier(ctx: XlatContext, rounds: number): void {
  *
  * @param ctx the Worker's engine context (its settings decide the prefix the packets use)
  * @param rounds round trips per packet kind (default {@link WARMUP_ROUNDS})
+ * @param offload the Worker's device has TUN offload: each packet goes through `offloadInput`
+ *   with a plain `virtio_net_hdr` first, as in the loop
  * @returns the number of packets translated both ways (0 means the settings refused them all,
  *   e.g. a prefix the synthetic peer cannot be embedded in; warming up is then skipped)
  */
-export function warmUp(ctx: XlatContext, rounds: number = WARMUP_ROUNDS): number {
+export function warmUp(
+  ctx: XlatContext,
+  rounds: number = WARMUP_ROUNDS,
+  offload = false,
+): number {
   const mapper = ctx.mapper;
   const saved = ctx.counters.slice();
   const savedId = ctx.idState;
@@ -158,6 +176,7 @@ export function warmUp(ctx: XlatContext, rounds: number = WARMUP_ROUNDS): number
         // As PacketLoop.run does around the engine (lib/daemon/breakdown.ts).
         let cls = classifyReceived(ctx.mem, INPUT_OFFSET, p.length, ctx.counters);
         let before = translatedSoFar(ctx.counters);
+        if (offload && !plainOffload(ctx, p.length)) return translated;
         if (translate(ctx, p.length) !== 1) return translated;
         countOutcome(ctx.counters, cls, before);
         const off = ctx.emitOffset[0]!;
@@ -166,6 +185,7 @@ export function warmUp(ctx: XlatContext, rounds: number = WARMUP_ROUNDS): number
         makeReply4(ctx, INPUT_OFFSET);
         cls = classifyReceived(ctx.mem, INPUT_OFFSET, len, ctx.counters);
         before = translatedSoFar(ctx.counters);
+        if (offload && !plainOffload(ctx, len)) return translated;
         if (translate(ctx, len) !== 1) return translated;
         countOutcome(ctx.counters, cls, before);
         translated += 2;

@@ -39,6 +39,17 @@ for (const [name, text] of Object.entries(CONFIGS)) {
   });
 }
 
+Deno.test("warmUp() with offload runs each packet through offloadInput and restores the context", () => {
+  const { ctx, table } = createEngine(parseConfig(CONFIGS.nsp96));
+  ctx.setClock(5_000_000);
+  const counters = ctx.counters.slice();
+  assert.equal(warmUp(ctx, 50, true), 50 * 3 * 2);
+  assert.deepEqual(ctx.counters, counters, "counters untouched");
+  assert.equal(table.size, 0);
+  assert.equal(ctx.partial, false, "no partial checksum left pending");
+  assert.equal(ctx.gsoExtra, 0);
+});
+
 Deno.test("a warmed-up context translates a real packet exactly as a cold one", () => {
   const cfg = parseConfig(CONFIGS.nsp96);
   const cold = createEngine(cfg).ctx;
