@@ -97,7 +97,10 @@ e2eTest("the lease audit log keeps up with bursts and rate-limits refusals", {
           `\n[Logging]\nMappingLog = ${JSON.stringify(logPath)}\n`,
       });
       const started = performance.now();
-      await inject(topo, { first: 0, sources: 3500, perSource: 1, pps: 1_000_000 });
+      // 20,000 new hosts a second: a burst for the audit log, yet within what the TUN queue (500
+      // packets) holds while a loaded machine schedules the Worker (at 1 M/s the kernel dropped
+      // up to a quarter of them before the daemon saw them, with Offload = false).
+      await inject(topo, { first: 0, sources: 3500, perSource: 1, pps: 20_000 });
       const sentMs = performance.now() - started;
       // Bounded wait until every line is on disk (flushed at least every second).
       let created = 0;
@@ -111,7 +114,10 @@ e2eTest("the lease audit log keeps up with bursts and rate-limits refusals", {
       const counters = final.properties.counters as Record<string, number>;
       const lines = await mappingLines(logPath);
       const createdLines = lines.filter((l) => l.event === "created");
-      assert.ok(leases >= 3000, `only ${leases} leases: the burst did not arrive`);
+      assert.ok(
+        leases >= 3000,
+        `only ${leases} leases: the burst did not arrive ${JSON.stringify(counters)}`,
+      );
       assert.ok(createdLines.length >= 3000, `${createdLines.length} created lines`);
       assert.equal(createdLines.length, leases, "one created line per lease");
       assert.equal(new Set(createdLines.map((l) => l.ipv6)).size, leases);
