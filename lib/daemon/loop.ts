@@ -106,23 +106,16 @@ export class PacketLoop {
         budget--;
         n = dev.read(mem, INPUT_OFFSET, INPUT_CAPACITY);
         if (n <= 0) {
-          if (n === -EINTR || n === 0) continue;
-          if (n === -EAGAIN) return LOOP_IDLE;
-          if (n === -EBADF || n === -ENODEV || n === -EIO || n === -EFAULT) return LOOP_CLOSED;
-          counters[IoStat.READ_ERRORS]!++;
-          continue;
+          const code = this.#readFailed(n);
+          if (code < 0) continue;
+          return code;
         }
       }
       if (shared.generation !== this.generation) {
         this.#pendingLen = n;
         return shared.stopping ? LOOP_STOP : LOOP_RELOAD;
       }
-      const nowMs = shared.nowMs;
-      if (nowMs !== ctx.nowMs) {
-        const secs = ctx.nowSecs;
-        ctx.setClock(nowMs);
-        if (ctx.nowSecs !== secs) expireReassembly(ctx);
-      }
+      if (shared.nowMs !== ctx.nowMs) this.#tick();
       // Per-protocol and ICMP type counts (lib/daemon/breakdown.ts): read before the engine
       // rewrites the headers in place.
       const cls = classifyReceived(mem, INPUT_OFFSET, n, counters);
@@ -153,23 +146,16 @@ export class PacketLoop {
         budget--;
         n = dev.readWithHeader!(mem, VNET_IN_OFFSET, INPUT_OFFSET, INPUT_CAPACITY);
         if (n <= 0) {
-          if (n === -EINTR || n === 0) continue;
-          if (n === -EAGAIN) return LOOP_IDLE;
-          if (n === -EBADF || n === -ENODEV || n === -EIO || n === -EFAULT) return LOOP_CLOSED;
-          counters[IoStat.READ_ERRORS]!++;
-          continue;
+          const code = this.#readFailed(n);
+          if (code < 0) continue;
+          return code;
         }
       }
       if (shared.generation !== this.generation) {
         this.#pendingLen = n;
         return shared.stopping ? LOOP_STOP : LOOP_RELOAD;
       }
-      const nowMs = shared.nowMs;
-      if (nowMs !== ctx.nowMs) {
-        const secs = ctx.nowSecs;
-        ctx.setClock(nowMs);
-        if (ctx.nowSecs !== secs) expireReassembly(ctx);
-      }
+      if (shared.nowMs !== ctx.nowMs) this.#tick();
       // As in #runPlain; a GSO super-packet counts once, whether translated whole or cut.
       const cls = classifyReceived(mem, INPUT_OFFSET, n, counters);
       const before = translatedSoFar(counters);
@@ -191,6 +177,26 @@ export class PacketLoop {
       countOutcome(counters, cls, before);
       this.#writeAll(emitted, mode === OFFLOAD_WHOLE ? finishWhole(ctx) : -1);
     }
+  }
+
+  /**
+   * What a read that returned `n <= 0` means: -1 to read again (`EINTR`, nothing, or an error
+   * that is counted), else the `LOOP_*` code to return.
+   */
+  #readFailed(n: number): number {
+    if (n === -EINTR || n === 0) return -1;
+    if (n === -EAGAIN) return LOOP_IDLE;
+    if (n === -EBADF || n === -ENODEV || n === -EIO || n === -EFAULT) return LOOP_CLOSED;
+    this.ctx.counters[IoStat.READ_ERRORS]!++;
+    return -1;
+  }
+
+  /** Moves the engine's clock to the shared one; a new second expires reassembly. */
+  #tick(): void {
+    const ctx = this.ctx;
+    const secs = ctx.nowSecs;
+    ctx.setClock(this.shared.nowMs);
+    if (ctx.nowSecs !== secs) expireReassembly(ctx);
   }
 
   /** Writes the `emitted` packets of the last translation; packet `withHeader` gets VNET_OUT. */

@@ -23,6 +23,8 @@ const HOT = [
   "#runPlain",
   "#runOffload",
   "#writeAll",
+  "#readFailed",
+  "#tick",
   "readWithHeader",
   "writeWithHeader",
   "offloadInput",
@@ -63,7 +65,7 @@ e2eTest("the packet loop is not deoptimised and does not allocate under a UDP fl
   topology: { tag: "hot" },
   tools: ["iperf3"],
   translators: ["protomask"],
-  timeoutMs: 150_000,
+  timeoutMs: 200_000,
 }, async ({ topo }) => {
   const daemon = await startProtomask(topo, {
     configText: protomaskToml({}),
@@ -111,14 +113,15 @@ e2eTest("the packet loop is not deoptimised and does not allocate under a UDP fl
   // meets traffic in the measured window would tier up there) and then one flow each way, as
   // the measurement does. On a loaded machine V8's background compiler can finish TurboFan code
   // late, from the synthetic warm-up's feedback alone, and real packets then deoptimise it once
-  // ("insufficient type feedback") — so warm-up lasts until a whole round shows no bailout of a
-  // hot function and every queue has read packets (at most 6 rounds).
+  // ("insufficient type feedback") — so warm-up lasts until two rounds in a row show no bailout of a
+  // hot function and every queue has read packets (at most 8 rounds).
   const hotBailouts = (text: string) =>
     text.split("\n").filter((l) =>
       l.includes("bailout") && HOT.some((f) => l.includes(`<JSFunction ${f} `))
     );
   let rounds = 0;
-  for (let round = 0; round < 6; round++) {
+  let quiet = 0; // consecutive rounds without a hot bailout
+  for (let round = 0; round < 8; round++) {
     rounds = round + 1;
     const from = daemon.proc.stdout.length;
     const fromErr = daemon.proc.stderr.length;
@@ -131,7 +134,8 @@ e2eTest("the packet loop is not deoptimised and does not allocate under a UDP fl
       daemon.proc.stdout.slice(from) + daemon.proc.stderr.slice(fromErr),
     ).length === 0;
     const byQueue = receivedByQueue(daemon.proc.stderr);
-    if (settled && byQueue.length > 0 && byQueue.every((n) => n >= 10_000)) break;
+    quiet = settled ? quiet + 1 : 0;
+    if (quiet >= 2 && byQueue.length > 0 && byQueue.every((n) => n >= 10_000)) break;
   }
   const start = await counters();
   const traceFrom = daemon.proc.stdout.length;
