@@ -98,14 +98,21 @@ export interface FormatOptions {
 
 /** A key's protomask 1.x names. */
 export interface Protomask1Alias {
+  /**
+   * Its position among 1.x's settings: upstream's JSON struct order, then `--interface` (no
+   * JSON key). JSON keys are listed and flags applied in this order.
+   */
+  order: number;
   /** Its key in a 1.x JSON file, e.g. `reservation_timeout`. */
   json?: string;
-  /** Its position in upstream's JSON struct (the order "allowed:" lists the JSON keys in). */
-  order?: number;
   /** JSON `null` means "left out" (the default) rather than a wrong type. */
   nullIsUnset?: true;
   /** Its 1.x command-line flag, e.g. `--reservation-timeout`. */
   flag?: string;
+  /** The flag's field in `ConfigOverrides` (lib/cli/args.ts), e.g. `reservationTimeout`. */
+  option?: string;
+  /** An integer flag: what its whole number counts ("seconds"), for the message. */
+  unit?: string;
 }
 
 /** One configuration key. `T` is its field's type in {@link Config}. */
@@ -158,18 +165,18 @@ export const KEYS: readonly KeySpec[] = [
   key("interface", "Prefix", "prefix", {
     type: RFC6052_PREFIX,
     default: constant(() => parseIpv6Prefix(DEFAULT_PREFIX)!),
-    v1: { json: "prefix", order: 0, flag: "--translation-prefix" },
+    v1: { order: 0, json: "prefix", flag: "--translation-prefix", option: "translationPrefix" },
   }),
   key("interface", "Pool", "pool", {
     type: POOL_PREFIXES,
     default: constant(() => []),
-    v1: { json: "pool", order: 1, flag: "--pool-prefix" },
+    v1: { order: 1, json: "pool", flag: "--pool-prefix", option: "poolPrefixes" },
   }),
   key("interface", "Name", "name", {
     type: TUN_NAME,
     default: constant(() => DEFAULT_NAME),
     restartOnly: true,
-    v1: { flag: "--interface" },
+    v1: { order: 6, flag: "--interface", option: "interface" },
   }),
   key("interface", "MTU", "mtu", {
     type: integer(IPV6_MIN_MTU, MAX_MTU),
@@ -203,7 +210,14 @@ export const KEYS: readonly KeySpec[] = [
     },
     // The queues are the device's fds and their Workers, opened once.
     restartOnly: true,
-    v1: { json: "queues", order: 5, nullIsUnset: true, flag: "--num-queues" },
+    v1: {
+      order: 5,
+      json: "queues",
+      nullIsUnset: true,
+      flag: "--num-queues",
+      option: "numQueues",
+      unit: "queues",
+    },
   }),
   key("interface", "Offload", "offload", {
     type: BOOLEAN,
@@ -219,12 +233,18 @@ export const KEYS: readonly KeySpec[] = [
   key("rules", "MapStatic", "mapStatic", {
     type: STATIC_MAPS,
     default: constant(() => []),
-    v1: { json: "static_map", order: 2 },
+    v1: { order: 2, json: "static_map" },
   }),
   key("rules", "ReservationDuration", "reservationDurationSecs", {
     type: integer(1, MAX_U32),
     default: constant(() => DEFAULT_RESERVATION_DURATION_SECS),
-    v1: { json: "reservation_timeout", order: 3, flag: "--reservation-timeout" },
+    v1: {
+      order: 3,
+      json: "reservation_timeout",
+      flag: "--reservation-timeout",
+      option: "reservationTimeout",
+      unit: "seconds",
+    },
   }),
   key("rules", "StateFile", "stateFile", {
     type: fileName("must not be empty (leave the key out to keep no state)"),
@@ -316,7 +336,13 @@ export const KEYS: readonly KeySpec[] = [
     // The metrics endpoint is bound once, at start.
     restartOnly: true,
     same: sameListen,
-    v1: { json: "prometheus_bind_addr", order: 4, nullIsUnset: true, flag: "--prometheus" },
+    v1: {
+      order: 4,
+      json: "prometheus_bind_addr",
+      nullIsUnset: true,
+      flag: "--prometheus",
+      option: "prometheus",
+    },
   }),
 ];
 
@@ -355,7 +381,10 @@ export function defaultDoc(k: KeySpec): string {
 /** The keys that a reload cannot change (they take a restart), in table order. */
 export const RESTART_ONLY_KEYS: readonly KeySpec[] = KEYS.filter((k) => k.restartOnly);
 
+const V1_KEYS = KEYS.filter((k) => k.v1 !== undefined).sort((a, b) => a.v1!.order - b.v1!.order);
+
 /** The keys protomask 1.x JSON has, in upstream's order. */
-export const PROTOMASK1_JSON_KEYS: readonly KeySpec[] = KEYS
-  .filter((k) => k.v1?.json !== undefined)
-  .sort((a, b) => a.v1!.order! - b.v1!.order!);
+export const PROTOMASK1_JSON_KEYS: readonly KeySpec[] = V1_KEYS.filter((k) => k.v1!.json);
+
+/** The keys protomask 1.x flags set, in the order they are applied. */
+export const PROTOMASK1_FLAG_KEYS: readonly KeySpec[] = V1_KEYS.filter((k) => k.v1!.flag);
