@@ -22,6 +22,7 @@ import {
   readProtomask1Tree,
   validateTree,
 } from "../config/protomask1.ts";
+import { type KeySpec, PROTOMASK1_FLAG_KEYS } from "../config/keys.ts";
 import { type ConfigOverrides, NO_OVERRIDES } from "./args.ts";
 import { type OfflineResult, translateCapture } from "../daemon/offline.ts";
 import { PcapError } from "../pcap/reader.ts";
@@ -72,9 +73,14 @@ export function detectConfigFormat(path: string | null, text: string): "toml" | 
   return /^\uFEFF?\s*\{/.test(text) ? "protomask1-json" : "toml";
 }
 
+/** A flag's value in the overrides: null when not given (`--pool-prefix`: none given). */
+function flagValue(o: ConfigOverrides, k: KeySpec): string | string[] | null {
+  const v = o[k.v1!.option as keyof ConfigOverrides];
+  return Array.isArray(v) && v.length === 0 ? null : v;
+}
+
 function hasOverrides(o: ConfigOverrides): boolean {
-  return o.interface !== null || o.poolPrefixes.length > 0 || o.translationPrefix !== null ||
-    o.reservationTimeout !== null || o.prometheus !== null || o.numQueues !== null;
+  return PROTOMASK1_FLAG_KEYS.some((k) => flagValue(o, k) !== null);
 }
 
 /** The tables of a tree the flags write into, created when absent; null when not a table. */
@@ -87,8 +93,10 @@ function section(tree: ConfigTree, name: string): ConfigTree | null {
 
 /**
  * Writes the protomask 1.x flags into a TOML-shaped tree (flags win), recording each as the
- * origin of its key so messages name the flag; a `--reservation-timeout` or `--num-queues`
- * that is not a whole number is a problem of its own.
+ * origin of its key so messages name the flag; an integer flag (`--reservation-timeout`,
+ * `--num-queues`) that is not a whole number is a problem of its own. The flags, their keys
+ * and their order come from the key table (lib/config/keys.ts); a list flag
+ * (`--pool-prefix`) replaces the whole list.
  */
 function applyOverrides(
   tree: ConfigTree,
@@ -97,62 +105,30 @@ function applyOverrides(
 ): { problems: ConfigProblem[]; warnings: string[] } {
   const problems: ConfigProblem[] = [];
   const warnings: string[] = [];
-  const iface = section(tree, "Interface");
-  const rules = section(tree, "Rules");
-  if (iface !== null && o.translationPrefix !== null) {
-    iface.Prefix = o.translationPrefix;
-    origins.set("Interface.Prefix", {
-      label: "--translation-prefix",
-      raw: o.translationPrefix,
-      flag: true,
-    });
-  }
-  if (iface !== null && o.poolPrefixes.length > 0) {
-    iface.Pool = [...o.poolPrefixes];
-    for (const key of [...origins.keys()]) {
-      if (key.startsWith("Interface.Pool[")) origins.delete(key);
-    }
-    origins.set("Interface.Pool", { label: "--pool-prefix", raw: undefined, flag: true });
-    o.poolPrefixes.forEach((p, i) => {
-      origins.set(`Interface.Pool[${i}]`, { label: "--pool-prefix", raw: p, flag: true });
-    });
-  }
-  if (iface !== null && o.interface !== null) {
-    iface.Name = o.interface;
-    origins.set("Interface.Name", { label: "--interface", raw: o.interface, flag: true });
-  }
-  if (rules !== null && o.reservationTimeout !== null) {
-    const v = o.reservationTimeout;
-    if (/^[0-9]+$/.test(v)) {
-      rules.ReservationDuration = BigInt(v);
-      origins.set("Rules.ReservationDuration", {
-        label: "--reservation-timeout",
-        raw: v,
-        flag: true,
-      });
+  for (const k of PROTOMASK1_FLAG_KEYS) {
+    const v = flagValue(o, k);
+    const [sectionName, name] = k.path.split(".") as [string, string];
+    const t = v === null ? null : section(tree, sectionName);
+    if (v === null || t === null) continue;
+    const label = k.v1!.flag!;
+    if (Array.isArray(v)) {
+      t[name] = [...v];
+      for (const key of [...origins.keys()]) {
+        if (key.startsWith(`${k.path}[`)) origins.delete(key);
+      }
+      origins.set(k.path, { label, raw: undefined, flag: true });
+      v.forEach((p, i) => origins.set(`${k.path}[${i}]`, { label, raw: p, flag: true }));
+    } else if (k.v1!.unit === undefined) {
+      t[name] = v;
+      origins.set(k.path, { label, raw: v, flag: true });
+    } else if (/^[0-9]+$/.test(v)) {
+      t[name] = BigInt(v);
+      origins.set(k.path, { label, raw: v, flag: true });
     } else {
       problems.push({
-        path: `--reservation-timeout '${v}'`,
+        path: `${label} '${v}'`,
         value: undefined,
-        message: "expected a whole number of seconds",
-      });
-    }
-  }
-  const metrics = o.prometheus === null ? null : section(tree, "Metrics");
-  if (metrics !== null && o.prometheus !== null) {
-    metrics.Listen = o.prometheus;
-    origins.set("Metrics.Listen", { label: "--prometheus", raw: o.prometheus, flag: true });
-  }
-  if (iface !== null && o.numQueues !== null) {
-    const v = o.numQueues;
-    if (/^[0-9]+$/.test(v)) {
-      iface.Queues = BigInt(v);
-      origins.set("Interface.Queues", { label: "--num-queues", raw: v, flag: true });
-    } else {
-      problems.push({
-        path: `--num-queues '${v}'`,
-        value: undefined,
-        message: "expected a whole number of queues",
+        message: `expected a whole number of ${k.v1!.unit}`,
       });
     }
   }

@@ -24,17 +24,13 @@
 import { stringify } from "smol-toml";
 import { type Config, ConfigError, type ConfigProblem, parseConfig } from "./config.ts";
 import { readJson } from "./json_text.ts";
+import { PROTOMASK1_JSON_KEYS, SECTIONS } from "./keys.ts";
 import { suggestKey } from "./levenshtein.ts";
 
-/** The keys of a protomask 1.x JSON configuration, in upstream's order. */
-export const PROTOMASK1_KEYS = [
-  "prefix",
-  "pool",
-  "static_map",
-  "reservation_timeout",
-  "prometheus_bind_addr",
-  "queues",
-] as const;
+/** The keys of a protomask 1.x JSON configuration, in upstream's order (from the key table). */
+export const PROTOMASK1_KEYS: readonly string[] = PROTOMASK1_JSON_KEYS.map((k) => k.v1!.json!);
+
+const KEY_BY_JSON = new Map(PROTOMASK1_JSON_KEYS.map((k) => [k.v1!.json!, k]));
 
 /** The keys of one `static_map` entry in its object form. */
 export const PROTOMASK1_STATIC_MAP_KEYS = ["ipv4", "ipv6"] as const;
@@ -82,6 +78,9 @@ export interface Protomask1Result {
 
 /** Stand-in for JSON `null`, which TOML cannot hold: a boolean, reported as "null". */
 const NULL_STAND_IN = false;
+
+/** `static_map` has shapes of its own (objects or pairs), read by `readStaticMap()`. */
+const STATIC_MAP_PATH = "Rules.MapStatic";
 
 const STATIC_MAP_SHAPE = 'expected {"ipv4": "<IPv4>", "ipv6": "<IPv6>"} or ["<IPv4>", "<IPv6>"]';
 
@@ -136,7 +135,7 @@ function readStaticMap(
   if (!Array.isArray(raw)) return toTreeValue(raw);
   raw.forEach((entry, i) => {
     const label = `static_map[${i}]`;
-    const path = `Rules.MapStatic[${i}]`;
+    const path = `${STATIC_MAP_PATH}[${i}]`;
     if (isObject(entry)) {
       origins.set(path, { label, raw: entry, flag: false });
       const item: Record<string, unknown> = {};
@@ -211,53 +210,41 @@ export function readProtomask1Tree(text: string): Protomask1Tree {
     });
     return { tree, origins, problems, warnings };
   }
-  const iface: ConfigTree = {};
-  const rules: ConfigTree = {};
-  const metrics: ConfigTree = {};
-  origins.set("Interface.Pool", { label: "pool", raw: doc.pool, flag: false });
-  origins.set("Rules.MapStatic", { label: "static_map", raw: doc.static_map, flag: false });
-  for (const [key, v] of Object.entries(doc)) {
-    switch (key) {
-      case "prefix":
-        iface.Prefix = toTreeValue(v);
-        origins.set("Interface.Prefix", { label: key, raw: v, flag: false });
-        break;
-      case "pool":
-        iface.Pool = toTreeValue(v);
-        if (Array.isArray(v)) {
-          v.forEach((p, i) => {
-            origins.set(`Interface.Pool[${i}]`, { label: `pool[${i}]`, raw: p, flag: false });
-          });
-        }
-        break;
-      case "static_map":
-        rules.MapStatic = readStaticMap(v, origins, problems);
-        break;
-      case "reservation_timeout":
-        rules.ReservationDuration = toTreeValue(v);
-        origins.set("Rules.ReservationDuration", { label: key, raw: v, flag: false });
-        break;
-      case "prometheus_bind_addr":
-        // null: off, as when the key is absent.
-        if (v !== null) {
-          metrics.Listen = toTreeValue(v);
-          origins.set("Metrics.Listen", { label: key, raw: v, flag: false });
-        }
-        break;
-      case "queues":
-        // null: left to the default, as when the key is absent.
-        if (v !== null) {
-          iface.Queues = toTreeValue(v);
-          origins.set("Interface.Queues", { label: key, raw: v, flag: false });
-        }
-        break;
-      default:
-        problems.push(unknownKey(key, key, PROTOMASK1_KEYS));
+  const sections = new Map<string, ConfigTree>();
+  // A list key names the whole list in messages ("nothing to translate for: add pool …").
+  for (const k of PROTOMASK1_JSON_KEYS) {
+    if (k.type.shape === "list") {
+      origins.set(k.path, { label: k.v1!.json!, raw: doc[k.v1!.json!], flag: false });
     }
   }
-  if (Object.keys(iface).length > 0) tree.Interface = iface;
-  if (Object.keys(rules).length > 0) tree.Rules = rules;
-  if (Object.keys(metrics).length > 0) tree.Metrics = metrics;
+  for (const [key, v] of Object.entries(doc)) {
+    const k = KEY_BY_JSON.get(key);
+    if (k === undefined) {
+      problems.push(unknownKey(key, key, PROTOMASK1_KEYS));
+      continue;
+    }
+    // null: left to the default, as when the key is absent.
+    if (v === null && k.v1!.nullIsUnset) continue;
+    const [section, name] = k.path.split(".") as [string, string];
+    if (!sections.has(section)) sections.set(section, {});
+    const t = sections.get(section)!;
+    if (k.path === STATIC_MAP_PATH) {
+      t[name] = readStaticMap(v, origins, problems);
+      continue;
+    }
+    t[name] = toTreeValue(v);
+    if (k.type.shape === "scalar") {
+      origins.set(k.path, { label: key, raw: v, flag: false });
+    } else if (Array.isArray(v)) {
+      v.forEach((p, i) => {
+        origins.set(`${k.path}[${i}]`, { label: `${key}[${i}]`, raw: p, flag: false });
+      });
+    }
+  }
+  for (const s of SECTIONS) {
+    const t = sections.get(s.name);
+    if (t !== undefined && Object.keys(t).length > 0) tree[s.name] = t;
+  }
   return { tree, origins, problems, warnings };
 }
 

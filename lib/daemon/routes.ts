@@ -14,6 +14,7 @@
 import { formatIpv4Prefix, type Ipv4Prefix, ipv4PrefixesOverlap } from "../addr/ipv4.ts";
 import { formatIpv6Prefix, ipv6InPrefix, type Ipv6Prefix } from "../addr/ipv6.ts";
 import type { Config } from "../config/config.ts";
+import { RESTART_ONLY_KEYS } from "../config/keys.ts";
 
 /** The routes into the TUN device, in the order they are added. */
 export interface TunRoutes {
@@ -77,7 +78,8 @@ export function routeChanges(before: TunRoutes, after: TunRoutes): RouteChanges 
 }
 
 /**
- * Settings a reload cannot change on a running device (they need a restart).
+ * Settings a reload cannot change on a running device (they need a restart): the keys marked
+ * `restartOnly` in the key table (lib/config/keys.ts), in its order.
  *
  * @param before the running configuration
  * @param after the new configuration
@@ -85,15 +87,10 @@ export function routeChanges(before: TunRoutes, after: TunRoutes): RouteChanges 
  */
 export function restartOnlyChanges(before: Config, after: Config): string[] {
   const out: string[] = [];
-  if (before.interface.name !== after.interface.name) out.push("Interface.Name");
-  if (before.rules.stateFile !== after.rules.stateFile) out.push("Rules.StateFile");
-  if (before.logging.mappingLog !== after.logging.mappingLog) out.push("Logging.MappingLog");
-  // The queues are the device's fds and their Workers, opened once.
-  if (before.interface.queues !== after.interface.queues) out.push("Interface.Queues");
-  // The metrics endpoint is bound once, at start.
-  const l0 = before.metrics.listen, l1 = after.metrics.listen;
-  if (l0?.hostname !== l1?.hostname || l0?.port !== l1?.port) out.push("Metrics.Listen");
-  // Offload is a flag of the device's fds (IFF_VNET_HDR), set when they are opened.
-  if (before.interface.offload !== after.interface.offload) out.push("Interface.Offload");
+  for (const k of RESTART_ONLY_KEYS) {
+    const a = (before[k.section] as Record<string, unknown>)[k.field];
+    const b = (after[k.section] as Record<string, unknown>)[k.field];
+    if (k.same === undefined ? a !== b : !k.same(a, b)) out.push(k.path);
+  }
   return out;
 }

@@ -1,0 +1,390 @@
+/**
+ * The key table: every configuration key once, with its TOML path, the {@link Config} field
+ * it fills, its type (which is its validation), its default, whether a reload can change it,
+ * and its protomask 1.x JSON key and flag. `parseConfig()` reads by it, `formatConfig()`
+ * (`check-config`) writes by it, protomask 1.x JSON (./protomask1.ts) is mapped by it,
+ * `restartOnlyChanges()` (lib/daemon/routes.ts) compares by it, and
+ * tests/config/readme_test.ts holds the README's reference table to it.
+ *
+ * Adding a key: add the field to `Config` (./config.ts) with JSDoc, then one `key()` entry
+ * here in its section; a check across keys goes in `crossCheck()` (./config.ts).
+ *
+ * @module
+ */
+
+import { parseIpv4 } from "../addr/ipv4.ts";
+import { parseIpv6Prefix } from "../addr/ipv6.ts";
+import { embedIpv4 } from "../addr/rfc6052.ts";
+import { MIN_MTU } from "../wire/ipv6.ts";
+import type { Config } from "./config.ts";
+import { DEFAULT_MAX_QUEUES, defaultQueues, MAX_QUEUES } from "./queues.ts";
+import type { MetricsListen } from "./listen.ts";
+import {
+  BOOLEAN,
+  fileName,
+  integer,
+  IPV6_PREFIXES,
+  LISTEN,
+  POOL_PREFIXES,
+  RFC6052_PREFIX,
+  SOURCE_IPV4,
+  SOURCE_IPV4_LIST,
+  SOURCE_IPV6,
+  SOURCE_IPV6_LIST,
+  STATIC_MAPS,
+  TUN_NAME,
+  type ValueType,
+} from "./value_types.ts";
+
+/** The RFC 6052 §2.1 Well-Known Prefix, the default `Interface.Prefix`. */
+export const DEFAULT_PREFIX = "64:ff9b::/96";
+/** RFC 7600 §4 IPv4 dummy address, the default `Interface.Address4`. */
+export const DEFAULT_ADDRESS4 = "192.0.0.8";
+/** Default TUN name template (the kernel replaces `%d` with a number). */
+export const DEFAULT_NAME = "nat64i%d";
+/** Default TUN MTU in bytes. */
+export const DEFAULT_MTU = 1500;
+/** Default idle time of a dynamic lease in seconds (protomask 0.1's default). */
+export const DEFAULT_RESERVATION_DURATION_SECS = 7200;
+/** Smallest IPv6 link MTU (RFC 8200 §5). */
+export const IPV6_MIN_MTU: number = MIN_MTU;
+/** Smallest IPv4 MTU (RFC 791). */
+export const IPV4_MIN_MTU = 68;
+/** Largest MTU without jumbograms. */
+export const MAX_MTU = 65535;
+/** Default rate of ICMP errors the translator originates, per second. */
+export const DEFAULT_ICMP_ERROR_RATE = 100;
+/** Default token-bucket size of ICMP errors the translator originates. */
+export const DEFAULT_ICMP_ERROR_BURST = 50;
+/** Default `Rules.LeasePrefixLength`: a /64, one IPv6 subnet (one host, often). */
+export const DEFAULT_LEASE_PREFIX_LENGTH = 64;
+
+const MAX_U32 = 0xffffffff;
+const MAX_ICMP_RATE = 1_000_000;
+const MAX_NEW_LEASES_PER_SECOND = 1_000_000;
+
+/** A section of the configuration, by its field in {@link Config}. */
+export type SectionField = keyof Config;
+
+/** The TOML sections, in the order `formatConfig()` writes them and "allowed:" names them. */
+export const SECTIONS: readonly { name: string; field: SectionField }[] = [
+  { name: "Interface", field: "interface" },
+  { name: "Rules", field: "rules" },
+  { name: "Translation", field: "translation" },
+  { name: "Logging", field: "logging" },
+  { name: "Metrics", field: "metrics" },
+];
+
+/**
+ * The order `parseConfig()` reads the sections in, and so the order of their problems in a
+ * message (kept from the first versions: the messages are pinned by tests).
+ */
+export const READ_ORDER: readonly SectionField[] = [
+  "interface",
+  "rules",
+  "metrics",
+  "logging",
+  "translation",
+];
+
+/** A configuration while it is read: the fields of each section read so far. */
+export type ConfigSoFar = { [S in SectionField]: Partial<Config[S]> };
+
+/** What `formatConfig()` was asked for besides the configuration. */
+export interface FormatOptions {
+  /** This machine's CPU count, to show the default number of queues. */
+  cpus?: number;
+}
+
+/** A key's protomask 1.x names. */
+export interface Protomask1Alias {
+  /**
+   * Its position among 1.x's settings: upstream's JSON struct order, then `--interface` (no
+   * JSON key). JSON keys are listed and flags applied in this order.
+   */
+  order: number;
+  /** Its key in a 1.x JSON file, e.g. `reservation_timeout`. */
+  json?: string;
+  /** JSON `null` means "left out" (the default) rather than a wrong type. */
+  nullIsUnset?: true;
+  /** Its 1.x command-line flag, e.g. `--reservation-timeout`. */
+  flag?: string;
+  /** The flag's field in `ConfigOverrides` (lib/cli/args.ts), e.g. `reservationTimeout`. */
+  option?: string;
+  /** An integer flag: what its whole number counts ("seconds"), for the message. */
+  unit?: string;
+}
+
+/** One configuration key. `T` is its field's type in {@link Config}. */
+export interface KeySpec<T = unknown> {
+  /** The section's field in `Config`. */
+  section: SectionField;
+  /** The TOML key, e.g. `ReservationDuration`. */
+  name: string;
+  /** The TOML path, e.g. `Rules.ReservationDuration`. */
+  path: string;
+  /** The field in `Config[section]`, e.g. `reservationDurationSecs`. */
+  field: string;
+  /** Its type: how it is validated and written. */
+  type: ValueType<NonNullable<T>>;
+  /** The value when the key is left out (or invalid), from the keys read before it. */
+  default: (soFar: ConfigSoFar) => T;
+  /** The README's default cell when it is not the default's TOML text in backquotes. */
+  defaultDoc?: string;
+  /** The `check-config` line(s); null writes nothing. Default: `Name = value`, null → none. */
+  line?: (v: T, opts: FormatOptions) => string | null;
+  /** A reload keeps the running value (the key takes a restart). */
+  restartOnly?: true;
+  /** Equality for `restartOnly` (default `===`). */
+  same?: (a: T, b: T) => boolean;
+  /** Its protomask 1.x JSON key and flag. */
+  v1?: Protomask1Alias;
+}
+
+type Spec<T> = Omit<KeySpec<T>, "section" | "name" | "path" | "field">;
+
+/** One entry of the table, typed against the `Config` field it fills. */
+function key<S extends SectionField, F extends keyof Config[S] & string>(
+  section: S,
+  name: string,
+  field: F,
+  spec: Spec<Config[S][F]>,
+): KeySpec {
+  const sectionName = SECTIONS.find((s) => s.field === section)!.name;
+  return { ...spec, section, name, path: `${sectionName}.${name}`, field } as unknown as KeySpec;
+}
+
+const constant = <T>(v: () => T) => (_: ConfigSoFar) => v();
+
+function sameListen(a: MetricsListen | null, b: MetricsListen | null): boolean {
+  return a?.hostname === b?.hostname && a?.port === b?.port;
+}
+
+/** Every configuration key, by section in {@link SECTIONS} order, keys in `check-config` order. */
+export const KEYS: readonly KeySpec[] = [
+  key("interface", "Prefix", "prefix", {
+    type: RFC6052_PREFIX,
+    default: constant(() => parseIpv6Prefix(DEFAULT_PREFIX)!),
+    v1: { order: 0, json: "prefix", flag: "--translation-prefix", option: "translationPrefix" },
+  }),
+  key("interface", "Pool", "pool", {
+    type: POOL_PREFIXES,
+    default: constant(() => []),
+    v1: { order: 1, json: "pool", flag: "--pool-prefix", option: "poolPrefixes" },
+  }),
+  key("interface", "Name", "name", {
+    type: TUN_NAME,
+    default: constant(() => DEFAULT_NAME),
+    restartOnly: true,
+    v1: { order: 6, flag: "--interface", option: "interface" },
+  }),
+  key("interface", "MTU", "mtu", {
+    type: integer(IPV6_MIN_MTU, MAX_MTU),
+    default: constant(() => DEFAULT_MTU),
+  }),
+  key("interface", "Address4", "address4", {
+    type: SOURCE_IPV4,
+    default: constant(() => parseIpv4(DEFAULT_ADDRESS4)!),
+  }),
+  key("interface", "Address6", "address6", {
+    type: SOURCE_IPV6,
+    default: (soFar) => {
+      const { prefix, address4 } = soFar.interface;
+      const a = new Uint8Array(16);
+      embedIpv4(prefix!.addr, prefix!.len, address4!, a, 0);
+      return a;
+    },
+    defaultDoc: "`Address4` embedded in `Prefix` (`64:ff9b::c000:8`)",
+  }),
+  key("interface", "Queues", "queues", {
+    type: integer(1, MAX_QUEUES),
+    default: constant(() => null),
+    defaultDoc: `one per CPU, at most ${DEFAULT_MAX_QUEUES}`,
+    // Left out, a comment: the default depends on the machine (and the text parses back).
+    line: (queues, opts) => {
+      if (queues !== null) return `Queues = ${queues}`;
+      const rule = `one per CPU, at most ${DEFAULT_MAX_QUEUES}`;
+      return opts.cpus === undefined
+        ? `# Queues: the default, ${rule}`
+        : `# Queues = ${defaultQueues(opts.cpus)} here: the default, ${rule}`;
+    },
+    // The queues are the device's fds and their Workers, opened once.
+    restartOnly: true,
+    v1: {
+      order: 5,
+      json: "queues",
+      nullIsUnset: true,
+      flag: "--num-queues",
+      option: "numQueues",
+      unit: "queues",
+    },
+  }),
+  key("interface", "Offload", "offload", {
+    type: BOOLEAN,
+    default: constant(() => null),
+    defaultDoc: "on where the kernel supports it",
+    line: (offload) =>
+      offload === null
+        ? "# Offload: the default, on where the kernel supports it"
+        : `Offload = ${offload}`,
+    // A flag of the device's fds (IFF_VNET_HDR), set when they are opened.
+    restartOnly: true,
+  }),
+  key("rules", "MapStatic", "mapStatic", {
+    type: STATIC_MAPS,
+    default: constant(() => []),
+    v1: { order: 2, json: "static_map" },
+  }),
+  key("rules", "ReservationDuration", "reservationDurationSecs", {
+    type: integer(1, MAX_U32),
+    default: constant(() => DEFAULT_RESERVATION_DURATION_SECS),
+    v1: {
+      order: 3,
+      json: "reservation_timeout",
+      flag: "--reservation-timeout",
+      option: "reservationTimeout",
+      unit: "seconds",
+    },
+  }),
+  key("rules", "StateFile", "stateFile", {
+    type: fileName("must not be empty (leave the key out to keep no state)"),
+    default: constant(() => null),
+    defaultDoc: "none",
+    restartOnly: true,
+  }),
+  key("rules", "AllowedSources", "allowedSources", {
+    type: IPV6_PREFIXES,
+    default: constant(() => null),
+    defaultDoc: "all",
+  }),
+  key("rules", "MaxLeasesPerPrefix", "maxLeasesPerPrefix", {
+    type: integer(1, 0x7fffffff),
+    default: constant(() => null),
+    defaultDoc: "none",
+  }),
+  key("rules", "LeasePrefixLength", "leasePrefixLength", {
+    type: integer(1, 128),
+    default: constant(() => DEFAULT_LEASE_PREFIX_LENGTH),
+  }),
+  key("rules", "MaxNewLeasesPerSecond", "maxNewLeasesPerSecond", {
+    type: integer(1, MAX_NEW_LEASES_PER_SECOND),
+    default: constant(() => null),
+    defaultDoc: "none",
+  }),
+  key("translation", "LowestIPv6MTU", "lowestIpv6Mtu", {
+    type: integer(IPV6_MIN_MTU, MAX_MTU),
+    default: constant(() => IPV6_MIN_MTU),
+  }),
+  key("translation", "AmendUDPChecksumZero", "amendUdpChecksumZero", {
+    type: BOOLEAN,
+    default: constant(() => false),
+  }),
+  key("translation", "Pool6791v4", "pool6791v4", {
+    type: SOURCE_IPV4_LIST,
+    default: constant(() => []),
+  }),
+  key("translation", "Pool6791v6", "pool6791v6", {
+    type: SOURCE_IPV6_LIST,
+    default: constant(() => []),
+  }),
+  key("translation", "AllowNonGlobalWithWKP", "allowNonGlobalWithWkp", {
+    type: BOOLEAN,
+    default: constant(() => false),
+  }),
+  key("translation", "SendDropErrors", "sendDropErrors", {
+    type: BOOLEAN,
+    default: constant(() => true),
+  }),
+  key("translation", "MTU4", "mtu4", {
+    type: integer(IPV4_MIN_MTU, MAX_MTU),
+    default: (soFar) => soFar.interface.mtu!,
+    defaultDoc: "`Interface.MTU`",
+  }),
+  key("translation", "MTU6", "mtu6", {
+    type: integer(IPV6_MIN_MTU, MAX_MTU),
+    default: (soFar) => soFar.interface.mtu!,
+    defaultDoc: "`Interface.MTU`",
+  }),
+  key("translation", "ICMPErrorRate", "icmpErrorRatePerSec", {
+    type: integer(0, MAX_ICMP_RATE),
+    default: constant(() => DEFAULT_ICMP_ERROR_RATE),
+  }),
+  key("translation", "ICMPErrorBurst", "icmpErrorBurst", {
+    type: integer(0, MAX_ICMP_RATE),
+    default: constant(() => DEFAULT_ICMP_ERROR_BURST),
+  }),
+  key("translation", "ZeroizeTrafficClass", "zeroizeTrafficClass", {
+    type: BOOLEAN,
+    default: constant(() => false),
+  }),
+  key("translation", "TOS", "tos", {
+    type: integer(0, 255),
+    default: constant(() => null),
+    defaultDoc: "none (copy)",
+  }),
+  key("logging", "MappingLog", "mappingLog", {
+    type: fileName("must not be empty (leave the key out for no audit log)"),
+    default: constant(() => null),
+    defaultDoc: "none",
+    restartOnly: true,
+  }),
+  key("metrics", "Listen", "listen", {
+    type: LISTEN,
+    default: constant(() => null),
+    defaultDoc: "none (off)",
+    line: (l) => l === null ? "# Listen: off (the default)" : `Listen = ${LISTEN.toml(l)}`,
+    // The metrics endpoint is bound once, at start.
+    restartOnly: true,
+    same: sameListen,
+    v1: {
+      order: 4,
+      json: "prometheus_bind_addr",
+      nullIsUnset: true,
+      flag: "--prometheus",
+      option: "prometheus",
+    },
+  }),
+];
+
+/**
+ * The keys of one section, in table order.
+ * @param section the section's field in `Config`
+ * @returns its keys
+ */
+export function sectionKeys(section: SectionField): KeySpec[] {
+  return KEYS.filter((k) => k.section === section);
+}
+
+/**
+ * The `check-config` line of one key (or lines, or null for none).
+ * @param k the key
+ * @param value its value in the configuration
+ * @param opts what `formatConfig()` was asked for
+ * @returns the text, without a trailing newline
+ */
+export function keyLine(k: KeySpec, value: unknown, opts: FormatOptions): string | null {
+  if (k.line !== undefined) return k.line(value, opts);
+  return value === null ? null : `${k.name} = ${k.type.toml(value as NonNullable<unknown>)}`;
+}
+
+/**
+ * The README reference table's default cell for a key.
+ * @param k the key
+ * @returns e.g. `` `1500` ``, or the key's `defaultDoc`
+ */
+export function defaultDoc(k: KeySpec): string {
+  if (k.defaultDoc !== undefined) return k.defaultDoc;
+  const v = k.default({ interface: {}, rules: {}, translation: {}, logging: {}, metrics: {} });
+  return `\`${k.type.toml(v as NonNullable<unknown>)}\``;
+}
+
+/** The keys that a reload cannot change (they take a restart), in table order. */
+export const RESTART_ONLY_KEYS: readonly KeySpec[] = KEYS.filter((k) => k.restartOnly);
+
+const V1_KEYS = KEYS.filter((k) => k.v1 !== undefined).sort((a, b) => a.v1!.order - b.v1!.order);
+
+/** The keys protomask 1.x JSON has, in upstream's order. */
+export const PROTOMASK1_JSON_KEYS: readonly KeySpec[] = V1_KEYS.filter((k) => k.v1!.json);
+
+/** The keys protomask 1.x flags set, in the order they are applied. */
+export const PROTOMASK1_FLAG_KEYS: readonly KeySpec[] = V1_KEYS.filter((k) => k.v1!.flag);
