@@ -100,7 +100,7 @@ Deno.test("parseEmbeddedTree reads nested directories and dir/* entries", () => 
   const { files, dirs } = parseEmbeddedTree(tree);
   assert.deepEqual(
     [...files].sort(),
-    ["runtime/run.ts", "runtime/state_file.ts", "deno.json", "lib/x.ts"],
+    ["deno.json", "lib/x.ts", "runtime/run.ts", "runtime/state_file.ts"],
   );
   assert.deepEqual([...dirs], ["lib/addr"]);
 });
