@@ -1,9 +1,11 @@
 /**
- * The running daemon's main thread (docs/DESIGN.md): opens the TUN device with one queue per packet
- * Worker (`Interface.Queues`), sets up its link, routes and MTU over rtnetlink, restores the
- * leases, starts the packet Workers, and then only
- * keeps time — the coarse clock, the lease expiry sweep, the audit log of lease events, the
- * lease file — and answers signals: SIGTERM/SIGINT stop, SIGHUP reloads, SIGUSR2 logs counters (SIGUSR1 would start V8's inspector).
+ * The running daemon's main thread (docs/ARCHITECTURE.md): opens the TUN device with one queue
+ * per packet Worker (`Interface.Queues`), sets up its link, routes and MTU over rtnetlink,
+ * restores the leases, starts the packet Workers, and then only keeps time — the coarse clock,
+ * and the timers that call the {@link LeaseKeeper} (lib/daemon/lease_keeper.ts: lease expiry,
+ * the audit log of lease events, when to write the lease file) — writes the files, and answers
+ * signals: SIGTERM/SIGINT stop, SIGHUP reloads, SIGUSR2 logs counters (SIGUSR1 would start V8's
+ * inspector).
  *
  * Every Worker reads and writes its own queue's fd and keeps its own counter row and IPv4
  * Identification seed; they share the lease table, the clock and the configuration generation,
@@ -35,15 +37,16 @@ import {
   type MappingRecord,
   refusalRecord,
 } from "../lib/daemon/mapping_log.ts";
-import { type RefusalLine, RefusalLog } from "../lib/daemon/refusal_log.ts";
+import type { RefusalLine } from "../lib/daemon/refusal_log.ts";
 import {
   countersForLog,
+  type DaemonCounters,
   describeLeaseEvent,
   describeRefusal,
   newDaemonCounters,
   receivedByQueue,
-  SaveScheduler,
 } from "../lib/daemon/report.ts";
+import { LeaseKeeper, type LeaseKeeperSinks } from "../lib/daemon/lease_keeper.ts";
 import {
   restartOnlyChanges,
   routeChanges,
@@ -56,10 +59,9 @@ import { CHECKED_SYSCTLS, type SysctlReading, sysctlWarnings } from "../lib/daem
 import { decodeLeaseFile, encodeLeaseFile } from "../lib/lease/persist.ts";
 import {
   type LeaseEvent,
-  type LeaseRecord,
   LeaseTable,
   type LeaseTableOptions,
-  type RestoreResult,
+  type ReconfigureResult,
 } from "../lib/lease/table.ts";
 import { leaseTableOptions } from "../lib/xlat/settings.ts";
 import { MappingLogFile } from "./mapping_log_file.ts";
@@ -90,8 +92,6 @@ const MAX_DROP_LINES = 20;
  * refuses a new lease (the ring never overwrites: see README, "Audit log").
  */
 const EVENT_WAIT_MS = 50;
-/** Drain-and-sweep rounds per sweep tick when expiries fill the event ring. */
-const MAX_SWEEP_ROUNDS = 64;
 
 /** The lease table options of a configuration, with the daemon's lossless event ring. */
 function tableOptions(cfg: Config): LeaseTableOptions {
@@ -133,7 +133,6 @@ function message(e: unknown): string {
 function routeText(routes: TunRoutes): string[] {
   return [...routes.routes6.map(formatIpv6Prefix), ...routes.routes4.map(formatIpv4Prefix)];
 }
-
 /**
  * Runs the daemon until SIGTERM or SIGINT (or a fatal Worker error).
  *
@@ -143,257 +142,304 @@ function routeText(routes: TunRoutes): string[] {
  *   (everything set up so far has been removed again)
  */
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
-  let cfg = opts.config;
-  const stateFile = cfg.rules.stateFile;
-  const scheduler = new SaveScheduler();
-  let table = LeaseTable.create(tableOptions(cfg));
-  const queues = effectiveQueues(cfg.interface.queues, navigator.hardwareConcurrency);
-  const shared = SharedState.create(queues);
-  shared.setNowMs(Date.now());
+  const daemon = await Daemon.start(opts);
+  return await daemon.run();
+}
 
-  const counters = newDaemonCounters();
-  const mapping = cfg.logging.mappingLog === null
-    ? null
-    : await openMappingLog(cfg.logging.mappingLog);
-  const recordMapping: RecordMapping = (r) => mapping?.write(mappingLine(r));
-  try {
-    if (stateFile !== null) {
-      const restored = await restoreLeases(table, stateFile, recordMapping);
-      counters.lease_restored += restored.restored;
-      counters.lease_dropped += restored.dropped;
-      await prepareLeaseFile(table, stateFile);
-    }
-  } catch (e) {
-    await mapping?.close();
-    throw e;
-  }
-  const unreported = new UnreportedEvents();
-  unreported.take(table); // events of the restore were not news
-
-  let tuns: LinuxTun[] = [];
-  let offloadFlags = 0;
-  let setup: InterfaceSetup | null = null;
-  let routes = routesFor(cfg);
-  let workers: Worker[] = [];
-  let metrics: MetricsServer | null = null;
+/** What the start set up, handed to the running {@link Daemon}. */
+interface Started {
+  opts: DaemonOptions;
+  queues: number;
+  shared: SharedState;
+  counters: DaemonCounters;
+  keeper: LeaseKeeper;
+  mapping: MappingLogFile | null;
+  tuns: LinuxTun[];
+  offloadFlags: number;
+  iface: InterfaceSetup;
+  workers: Worker[];
   /** Per packet Worker: still running (for /healthz). */
-  const alive: boolean[] = [];
-  let stopping = false;
-  const startTimeSecs = Math.floor(Date.now() / 1000);
-  try {
-    const opened = openTunOffload(
-      { name: cfg.interface.name, offload: cfg.interface.offload !== false },
-      queues,
-    );
-    tuns = opened.tuns;
-    offloadFlags = opened.offloadFlags;
-    if (cfg.interface.offload === true && offloadFlags === 0) {
-      log.warn(
-        "Interface.Offload = true, but the kernel refused every TUN offload; running without",
-        {
-          event: "offload-refused",
-        },
-      );
-    }
-    setup = setUpInterface({
-      name: tuns[0]!.name,
-      mtuBytes: cfg.interface.mtu,
-      // The largest super-packet must fit the engine's buffers once translated (+20 bytes).
-      gsoMaxBytes: offloadFlags !== 0 ? GSO_MAX_BYTES : undefined,
-      ...routes,
-    });
-    workers = await startWorkers(tuns, shared, table, cfg);
-    alive.push(...workers.map(() => true));
-    if (cfg.metrics.listen !== null) {
-      // Rendered on each scrape from the shared counters; nothing per packet.
-      metrics = startMetricsServer({
-        listen: cfg.metrics.listen,
-        health: () => health(alive, stopping),
-        render: () => {
-          const mem = Deno.memoryUsage();
-          return renderMetrics({
-            totals: shared.sumCounters(),
-            receivedByQueue: receivedByQueue(shared),
-            daemon: counters,
-            poolAddresses: table.capacity,
-            dynamicLeases: table.size,
-            staticMaps: cfg.rules.mapStatic.length,
-            workers: alive.length,
-            workersAlive: alive.filter((a) => a).length,
-            rssBytes: mem.rss,
-            heapUsedBytes: mem.heapUsed,
-            version: opts.version ?? "unknown",
-            startTimeSecs,
-          });
-        },
-      });
-    }
-  } catch (e) {
-    for (const w of workers) w.terminate();
-    const problems = setup?.undo() ?? [];
-    for (const t of tuns) t.close();
-    for (const p of problems) log.warn("cleanup: {problem}", { problem: p });
-    await mapping?.close();
-    throw new DaemonStartError(message(e));
+  alive: boolean[];
+}
+
+/**
+ * The running daemon's main thread: the state its timers and signal handlers share. Leases
+ * are the {@link LeaseKeeper}'s; this class owns the timers, Workers, files and sockets.
+ */
+class Daemon {
+  #cfg: Config;
+  #routes: TunRoutes;
+  readonly #s: Started;
+  readonly #stateFile: string | null;
+  #metrics: MetricsServer | null = null;
+  #stopping = false;
+  #exitCode = 0;
+  #saving: Promise<void> = Promise.resolve();
+  #reloading: Promise<void> = Promise.resolve();
+  #timers: ReturnType<typeof setInterval>[] = [];
+  #handlers: [Deno.Signal, () => void][] = [];
+  #resolveStopped!: (code: number) => void;
+  readonly #stopped = new Promise<number>((resolve) => (this.#resolveStopped = resolve));
+
+  private constructor(s: Started) {
+    this.#s = s;
+    this.#cfg = s.opts.config;
+    this.#routes = routesFor(this.#cfg);
+    this.#stateFile = this.#cfg.rules.stateFile;
   }
-  const device = tuns[0]!;
-  const iface = setup;
-  const packets = workers;
 
-  // ---- the running daemon --------------------------------------------------------------------
-  let exitCode = 0;
-  let saving: Promise<void> = Promise.resolve();
-  /** A table replaced by a reload, merged into the new one on the next sweep. */
-  let retired: LeaseTable | null = null;
-  let reloading: Promise<void> = Promise.resolve();
-  let resolveStopped!: (code: number) => void;
-  const stopped = new Promise<number>((resolve) => (resolveStopped = resolve));
-
-  const refusals = new RefusalLog();
-  const drainEvents = (t: LeaseTable) => {
-    const nowMs = Date.now();
-    for (const ev of t.drainEvents()) {
-      if (ev.kind === "refused") {
-        counters.lease_refused += ev.count;
-        logRefusal(
-          refusals.refused(formatIpv6(ev.v6), ev.count, nowMs, ev.refusal ?? undefined),
-          recordMapping,
-          nowMs,
-        );
-        continue;
-      }
-      if (ev.kind === "created") counters.lease_created++;
-      else if (ev.kind === "expired") counters.lease_expired++;
-      else if (ev.kind === "restored") counters.lease_restored++;
-      const { message, properties } = describeLeaseEvent(ev);
-      audit.info(message, properties);
-      recordMapping(leaseEventRecord(ev));
-      scheduler.markDirty();
-    }
-    const missed = unreported.take(t);
-    refusals.unattributed(missed.refusals, nowMs);
-    counters.lease_event_waits += missed.waits;
-    counters.lease_event_wait_refusals += missed.waitRefusals;
-    counters.lease_refused += missed.refusals;
-    if (missed.lost > 0) {
-      counters.lease_events_lost += missed.lost;
-      scheduler.markDirty();
-      logLostEvents(missed.lost, counters.lease_events_lost);
-    }
-  };
-  const drainAll = () => {
-    if (retired !== null) drainEvents(retired);
-    drainEvents(table);
-  };
-
-  const save = async () => {
-    if (stateFile === null) return;
-    const nowMs = Date.now();
-    const nowSecs = Math.floor(nowMs / 1000);
-    const records = table.snapshot(nowSecs);
-    scheduler.saved(nowMs);
+  /**
+   * Restores the leases, opens the TUN queues, sets up the link and routes and starts the
+   * packet Workers and the metrics endpoint; undoes what it did when one of them fails.
+   */
+  static async start(opts: DaemonOptions): Promise<Daemon> {
+    const cfg = opts.config;
+    const queues = effectiveQueues(cfg.interface.queues, navigator.hardwareConcurrency);
+    const shared = SharedState.create(queues);
+    shared.setNowMs(Date.now());
+    const counters = newDaemonCounters();
+    const mapping = cfg.logging.mappingLog === null
+      ? null
+      : await openMappingLog(cfg.logging.mappingLog);
+    const record: RecordMapping = (r) => mapping?.write(mappingLine(r));
+    const keeper = new LeaseKeeper({
+      table: LeaseTable.create(tableOptions(cfg)),
+      counters,
+      sinks: keeperSinks(record),
+      nowMs: Date.now,
+    });
     try {
-      await writeStateFile(stateFile, encodeLeaseFile(records, nowSecs));
+      if (cfg.rules.stateFile !== null) {
+        const restored = await restoreLeases(keeper, cfg.rules.stateFile, record);
+        counters.lease_restored += restored.restored;
+        counters.lease_dropped += restored.dropped;
+        await prepareLeaseFile(keeper.table, cfg.rules.stateFile);
+      }
     } catch (e) {
-      counters.lease_file_write_errors++;
-      logSaveFailure({ path: stateFile, error: describeFsError(e), scheduler, final: stopping });
+      await mapping?.close();
+      throw e;
+    }
+    let daemon: Daemon;
+    try {
+      const set = await startInterface(cfg, queues, shared, keeper.table);
+      daemon = new Daemon({ opts, queues, shared, counters, keeper, mapping, ...set });
+      try {
+        daemon.#startMetrics();
+      } catch (e) {
+        undoInterface(set);
+        throw e;
+      }
+    } catch (e) {
+      await mapping?.close();
+      throw new DaemonStartError(message(e));
+    }
+    return daemon;
+  }
+
+  /** Serves /metrics and /healthz when configured; rendered per scrape, nothing per packet. */
+  #startMetrics(): void {
+    const cfg = this.#cfg;
+    if (cfg.metrics.listen === null) return;
+    const { shared, counters, keeper, alive } = this.#s;
+    const startTimeSecs = Math.floor(Date.now() / 1000);
+    this.#metrics = startMetricsServer({
+      listen: cfg.metrics.listen,
+      health: () => health(alive, this.#stopping),
+      render: () => {
+        const mem = Deno.memoryUsage();
+        return renderMetrics({
+          totals: shared.sumCounters(),
+          receivedByQueue: receivedByQueue(shared),
+          daemon: counters,
+          poolAddresses: keeper.table.capacity,
+          dynamicLeases: keeper.table.size,
+          staticMaps: this.#cfg.rules.mapStatic.length,
+          workers: alive.length,
+          workersAlive: alive.filter((a) => a).length,
+          rssBytes: mem.rss,
+          heapUsedBytes: mem.heapUsed,
+          version: this.#s.opts.version ?? "unknown",
+          startTimeSecs,
+        });
+      },
+    });
+  }
+
+  /** Starts the timers and signal handlers, logs the ready line, and waits for the stop. */
+  async run(): Promise<number> {
+    const { shared, keeper, mapping } = this.#s;
+    this.#timers = [
+      setInterval(() => shared.setNowMs(Date.now()), CLOCK_TICK_MS),
+      setInterval(() => {
+        keeper.drain();
+        if (this.#stateFile !== null && keeper.saveDue()) this.#queueSave();
+      }, EVENT_TICK_MS),
+      setInterval(() => {
+        keeper.sweep();
+        if (mapping !== null) void mapping.flush();
+      }, SWEEP_TICK_MS),
+    ];
+    // Besides the timer: whenever a Worker fills the event ring to half its size.
+    void keeper.watch().catch((e) =>
+      log.error("lease event watch failed: {error}", { error: message(e) })
+    );
+    this.#watchWorkers();
+    this.#handlers = [
+      ["SIGTERM", () => void this.#stop("SIGTERM", 0)],
+      ["SIGINT", () => void this.#stop("SIGINT", 0)],
+      ["SIGHUP", () => this.#onHangup()],
+      ["SIGUSR2", () => this.#logCounters("counters")],
+    ];
+    for (const [sig, fn] of this.#handlers) Deno.addSignalListener(sig, fn);
+    // Only now: whoever waits for this line may signal at once, and must find the handlers.
+    this.#logReady();
+    for (const warning of sysctlWarnings(readSysctls())) {
+      log.warn("{warning}", { event: "sysctl", warning });
+    }
+    return await this.#stopped;
+  }
+
+  #logReady(): void {
+    const cfg = this.#cfg;
+    log.info("protomask ready on {name}: {prefix} <-> pool {pool}; routes {routes}", {
+      event: "ready",
+      name: this.#s.tuns[0]!.name,
+      queues: this.#s.queues,
+      prefix: formatIpv6Prefix(cfg.interface.prefix),
+      metrics: this.#metrics?.address ?? null,
+      pool: cfg.interface.pool.map(formatIpv4Prefix).join(", ") || "(none)",
+      routes: routeText(this.#routes).join(", "),
+      address4: formatIpv4(cfg.interface.address4),
+      address6: formatIpv6(cfg.interface.address6),
+      mtu: cfg.interface.mtu,
+      offload: offloadNames(this.#s.offloadFlags),
+      leases: this.#s.keeper.table.size,
+      stateFile: this.#stateFile,
+      mappingLog: this.#s.mapping?.path ?? null,
+    });
+  }
+
+  /** Any queue's Worker ending or failing stops the daemon, as with one queue. */
+  #watchWorkers(): void {
+    this.#s.workers.forEach((w, index) => {
+      w.onmessage = (e: MessageEvent<FromWorker>) => {
+        const m = e.data;
+        if (m.kind === "ended" && !this.#stopping) {
+          log.error("packet worker {index} ended: {reason}", { index: m.index, reason: m.reason });
+          void this.#stop("worker ended", 1);
+        }
+      };
+      w.onerror = (e: ErrorEvent) => {
+        e.preventDefault();
+        if (this.#stopping) return;
+        log.error("packet worker {index} failed: {error}", { index, error: e.message });
+        void this.#stop("worker failed", 1);
+      };
+    });
+  }
+
+  #queueSave(): void {
+    this.#saving = this.#saving.then(() => this.#save());
+  }
+
+  /** Writes the live leases to the lease file; a failure is logged and retried later. */
+  async #save(): Promise<void> {
+    const path = this.#stateFile;
+    if (path === null) return;
+    const keeper = this.#s.keeper;
+    const { records, nowSecs } = keeper.beginSave();
+    try {
+      await writeStateFile(path, encodeLeaseFile(records, nowSecs));
+    } catch (e) {
+      const failures = keeper.saveFailed();
+      logSaveFailure({
+        path,
+        error: describeFsError(e),
+        failures,
+        retrySecs: keeper.scheduler.retryDelayMs / 1000,
+        final: this.#stopping,
+      });
       return;
     }
-    if (scheduler.failuresInRow > 0) {
+    const failures = keeper.saveSucceeded();
+    if (failures > 0) {
       log.info("lease file {path} written again after {failures} failed writes", {
         event: "lease-file-written",
-        path: stateFile,
-        failures: scheduler.failuresInRow,
+        path,
+        failures,
       });
     }
-    scheduler.succeeded();
-    log.debug("saved {count} leases to {path}", { count: records.length, path: stateFile });
-  };
-  const queueSave = () => (saving = saving.then(save));
+    log.debug("saved {count} leases to {path}", { count: records.length, path });
+  }
 
-  const clockTimer = setInterval(() => shared.setNowMs(Date.now()), CLOCK_TICK_MS);
-  const eventTimer = setInterval(() => {
-    drainAll();
-    if (stateFile !== null && scheduler.due(Date.now(), table.size)) queueSave();
-  }, EVENT_TICK_MS);
-  // Besides the timer: whenever a Worker fills the event ring to half its size.
-  void drainWhenHalfFull(() => (stopping ? null : table), drainAll).catch((e) =>
-    log.error("lease event watch failed: {error}", { error: message(e) })
-  );
-  const sweepTimer = setInterval(() => {
-    const nowSecs = Math.floor(Date.now() / 1000);
-    if (retired !== null) {
-      // Leases a Worker created in the old table while the reload was being published.
-      drainEvents(retired);
-      drainEvents(table);
-      const before = table.size;
-      const t = table;
-      restoreInChunks(t, retired.snapshot(nowSecs), nowSecs, () => drainEvents(t));
-      if (table.size !== before) scheduler.markDirty();
-      retired = null;
-    }
-    drainAll(); // the whole ring for the leases this sweep may expire at once
-    // The ring never overwrites: a sweep frees what fits, so drain and sweep again.
-    for (let round = 0; round < MAX_SWEEP_ROUNDS; round++) {
-      table.sweep(nowSecs);
-      if (table.eventRoom > 0) break;
-      drainEvents(table);
-    }
-    for (const line of refusals.flush(Date.now())) logRefusal(line, recordMapping, Date.now());
-    if (mapping !== null) void mapping.flush();
-  }, SWEEP_TICK_MS);
-
-  const logCounters = (msg: string) => {
+  #logCounters(msg: string): void {
+    const { shared, counters, mapping, keeper } = this.#s;
     if (mapping !== null) counters.mapping_log_write_errors = mapping.writeErrors;
     log.info(msg, {
       event: "counters",
       counters: countersForLog(shared.sumCounters(), counters),
       receivedByQueue: receivedByQueue(shared),
-      leases: table.size,
+      leases: keeper.table.size,
     });
-  };
+  }
 
-  const stop = async (signal: string, code: number) => {
-    if (stopping) return;
-    stopping = true;
-    exitCode = code;
+  /** Stops the Workers, drains and saves the leases, removes the routes, closes the fds. */
+  async #stop(signal: string, code: number): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#exitCode = code;
+    const { shared, keeper, mapping, counters } = this.#s;
     log.info("{signal}: stopping", { signal });
     shared.requestStop();
-    clearInterval(clockTimer);
-    clearInterval(eventTimer);
-    clearInterval(sweepTimer);
-    for (const [sig, fn] of handlers) Deno.removeSignalListener(sig, fn);
-    for (const w of packets) w.onmessage = null;
-    await reloading.catch(() => {});
-    table.wakeEventWaiters(); // ends the half-full watch (not awaited: no timers are left)
-    drainAll();
-    for (const line of refusals.flush(Date.now(), true)) {
-      logRefusal(line, recordMapping, Date.now());
-    }
-    if (stateFile !== null) {
-      await saving;
-      await save();
+    for (const t of this.#timers) clearInterval(t);
+    for (const [sig, fn] of this.#handlers) Deno.removeSignalListener(sig, fn);
+    for (const w of this.#s.workers) w.onmessage = null;
+    await this.#reloading.catch(() => {});
+    keeper.close(); // ends the half-full watch (not awaited: no timers are left)
+    if (this.#stateFile !== null) {
+      await this.#saving;
+      await this.#save();
     } else {
       // No lease file: the leases end with the process, and the audit log says so.
       const nowMs = Date.now();
-      for (const l of table.snapshot(Math.floor(nowMs / 1000))) {
-        recordMapping(droppedRecord({ timeMs: nowMs, ipv6: l.v6, ipv4: l.v4, reason: "stopped" }));
+      for (const l of keeper.table.snapshot(Math.floor(nowMs / 1000))) {
+        const dropped = { timeMs: nowMs, ipv6: l.v6, ipv4: l.v4, reason: "stopped" };
+        mapping?.write(mappingLine(droppedRecord(dropped)));
       }
     }
     if (mapping !== null) {
       await mapping.close();
       counters.mapping_log_write_errors = mapping.writeErrors;
     }
-    await metrics?.close();
-    for (const p of iface.undo()) log.warn("cleanup: {problem}", { problem: p });
-    for (const t of tuns) t.close();
-    logCounters("stopped; counters");
-    resolveStopped(exitCode);
-  };
+    await this.#metrics?.close();
+    for (const p of this.#s.iface.undo()) log.warn("cleanup: {problem}", { problem: p });
+    for (const t of this.#s.tuns) t.close();
+    this.#logCounters("stopped; counters");
+    this.#resolveStopped(this.#exitCode);
+  }
 
-  const reload = async () => {
+  /** SIGHUP: reopens the mapping log (for logrotate), then reloads the configuration. */
+  #onHangup(): void {
+    const mapping = this.#s.mapping;
+    this.#reloading = this.#reloading.then(async () => {
+      // For logrotate: lines so far go to the (renamed) file, later ones to a new one.
+      if (mapping !== null && !this.#stopping) {
+        this.#s.keeper.drain(); // events recorded before the signal belong in the old file
+        await mapping.reopen();
+        log.info("mapping log {path} reopened", {
+          event: "mapping-log-reopened",
+          path: mapping.path,
+        });
+      }
+      await this.#reload();
+    }).catch((e) => log.error("reload failed: {error}", { error: message(e) }));
+  }
+
+  /** Re-reads the configuration and applies it: routes and MTU, then the lease table. */
+  async #reload(): Promise<void> {
+    const { counters } = this.#s;
     log.info("SIGHUP: reloading the configuration");
-    const next = await opts.reload();
+    const next = await this.#s.opts.reload();
     if (!next.ok) {
       counters.config_reloads_rejected++;
       log.error("reload rejected, keeping the running configuration: {error}", {
@@ -402,30 +448,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       });
       return;
     }
-    if (stopping) return;
-    let newCfg = next.config;
-    const fixed = restartOnlyChanges(cfg, newCfg);
-    if (fixed.length > 0) {
-      log.warn("{keys} changed; that takes a restart, the running value stays", {
-        keys: fixed.join(", "),
-      });
-      newCfg = {
-        ...newCfg,
-        interface: {
-          ...newCfg.interface,
-          name: cfg.interface.name,
-          queues: cfg.interface.queues,
-          offload: cfg.interface.offload,
-        },
-        rules: { ...newCfg.rules, stateFile: cfg.rules.stateFile },
-        logging: { ...newCfg.logging, mappingLog: cfg.logging.mappingLog },
-        metrics: cfg.metrics,
-      };
-    }
+    if (this.#stopping) return;
+    const newCfg = keepRestartOnly(this.#cfg, next.config);
     const newRoutes = routesFor(newCfg);
-    const changes = routeChanges(routes, newRoutes);
+    const changes = routeChanges(this.#routes, newRoutes);
     try {
-      iface.apply({ ...changes, mtuBytes: newCfg.interface.mtu });
+      this.#s.iface.apply({ ...changes, mtuBytes: newCfg.interface.mtu });
     } catch (e) {
       counters.config_reloads_rejected++;
       log.error("reload rejected, keeping the running configuration: {error}", {
@@ -434,181 +462,145 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       });
       return;
     }
-    const nowSecs = Math.floor(Date.now() / 1000);
-    const newOptions = tableOptions(newCfg);
-    let result;
-    try {
-      result = table.reconfigure(newOptions, nowSecs);
-    } catch (e) {
-      counters.config_reloads_rejected++;
-      log.error("reload rejected: {error}", { event: "reload-rejected", error: message(e) });
-      return;
-    }
-    result.table.drainEvents(); // "restored" events of carried-over leases: not news
-    unreported.take(result.table);
-    logDropped("reload", result.dropped, recordMapping);
-    counters.lease_dropped += result.dropped.length;
-    counters.config_reloads++;
-    const generation = shared.generation + 1;
-    const msg: WorkerReload = {
-      kind: "reload",
-      generation,
-      table: result.table.buffer,
-      tableOptions: newOptions,
-      config: newCfg,
-    };
-    // Every Worker gets the message before the bump; each switches at its next packet.
-    for (const w of packets) w.postMessage(msg);
-    shared.bumpGeneration();
-    drainEvents(table);
-    retired = table;
-    table = result.table;
-    retired.wakeEventWaiters(); // the half-full watch moves to the new table
-    cfg = newCfg;
-    routes = newRoutes;
-    if (result.dropped.length > 0) scheduler.markDirty();
+    const result = this.#reloadLeases(newCfg);
+    if (result === null) return;
+    this.#cfg = newCfg;
+    this.#routes = newRoutes;
     log.info("configuration reloaded: {leases} leases kept, {dropped} dropped; routes {routes}", {
       event: "reloaded",
-      generation,
+      generation: this.#s.shared.generation,
       leases: result.restored,
       dropped: result.dropped.length,
-      routes: routeText(routes).join(", "),
+      routes: routeText(newRoutes).join(", "),
       added: [...changes.add6.map(formatIpv6Prefix), ...changes.add4.map(formatIpv4Prefix)],
       removed: [...changes.remove6.map(formatIpv6Prefix), ...changes.remove4.map(formatIpv4Prefix)],
     });
-  };
-
-  // Any queue's Worker ending or failing stops the daemon, as with one queue.
-  packets.forEach((w, index) => {
-    w.onmessage = (e: MessageEvent<FromWorker>) => {
-      const m = e.data;
-      if (m.kind === "ended" && !stopping) {
-        log.error("packet worker {index} ended: {reason}", { index: m.index, reason: m.reason });
-        void stop("worker ended", 1);
-      }
-    };
-    w.onerror = (e: ErrorEvent) => {
-      e.preventDefault();
-      if (stopping) return;
-      log.error("packet worker {index} failed: {error}", { index, error: e.message });
-      void stop("worker failed", 1);
-    };
-  });
-
-  const handlers: [Deno.Signal, () => void][] = [
-    ["SIGTERM", () => void stop("SIGTERM", 0)],
-    ["SIGINT", () => void stop("SIGINT", 0)],
-    [
-      "SIGHUP",
-      () => (reloading = reloading.then(async () => {
-        // For logrotate: lines so far go to the (renamed) file, later ones to a new one.
-        if (mapping !== null && !stopping) {
-          drainAll(); // events recorded before the signal belong in the old file
-          await mapping.reopen();
-          log.info("mapping log {path} reopened", {
-            event: "mapping-log-reopened",
-            path: mapping.path,
-          });
-        }
-        await reload();
-      }).catch((e) => log.error("reload failed: {error}", { error: message(e) }))),
-    ],
-    ["SIGUSR2", () => logCounters("counters")],
-  ];
-  for (const [sig, fn] of handlers) Deno.addSignalListener(sig, fn);
-
-  // Only now: whoever waits for this line may signal at once, and must find the handlers.
-  log.info("protomask ready on {name}: {prefix} <-> pool {pool}; routes {routes}", {
-    event: "ready",
-    name: device.name,
-    queues,
-    prefix: formatIpv6Prefix(cfg.interface.prefix),
-    metrics: metrics?.address ?? null,
-    pool: cfg.interface.pool.map(formatIpv4Prefix).join(", ") || "(none)",
-    routes: routeText(routes).join(", "),
-    address4: formatIpv4(cfg.interface.address4),
-    address6: formatIpv6(cfg.interface.address6),
-    mtu: cfg.interface.mtu,
-    offload: offloadNames(offloadFlags),
-    leases: table.size,
-    stateFile,
-    mappingLog: mapping?.path ?? null,
-  });
-
-  for (const warning of sysctlWarnings(readSysctls())) {
-    log.warn("{warning}", { event: "sysctl", warning });
   }
 
-  return await stopped;
+  /**
+   * Moves the leases to a table for `newCfg` and hands it to every Worker before bumping the
+   * generation (each switches at its next packet); null when the table refused the options.
+   */
+  #reloadLeases(newCfg: Config): ReconfigureResult | null {
+    const { counters, shared, mapping, workers } = this.#s;
+    const record: RecordMapping = (r) => mapping?.write(mappingLine(r));
+    const newOptions = tableOptions(newCfg);
+    try {
+      return this.#s.keeper.reload(newOptions, (result) => {
+        logDropped("reload", result.dropped, record);
+        counters.config_reloads++;
+        const msg: WorkerReload = {
+          kind: "reload",
+          generation: shared.generation + 1,
+          table: result.table.buffer,
+          tableOptions: newOptions,
+          config: newCfg,
+        };
+        for (const w of workers) w.postMessage(msg);
+        shared.bumpGeneration();
+      });
+    } catch (e) {
+      counters.config_reloads_rejected++;
+      log.error("reload rejected: {error}", { event: "reload-rejected", error: message(e) });
+      return null;
+    }
+  }
+}
+
+/** What {@link startInterface} set up. */
+interface InterfaceParts {
+  tuns: LinuxTun[];
+  offloadFlags: number;
+  iface: InterfaceSetup;
+  workers: Worker[];
+  alive: boolean[];
 }
 
 /**
- * Drains the lease events each time a Worker fills the event ring to half its size (the
- * Worker moves a shared word and `Atomics.notify`s; nothing crosses threads per packet), so a
- * burst of new hosts is logged before the ring overwrites any of it; the timer drains the
- * rest. Ends when `current()` returns null after the current table's waiters are woken.
+ * Opens the TUN queues (with the offloads the kernel grants), sets up the link, MTU and routes,
+ * and starts one packet Worker per queue; on a failure, removes again what it set up.
  */
-async function drainWhenHalfFull(
-  current: () => LeaseTable | null,
-  drain: () => void,
-): Promise<void> {
-  for (let t = current(); t !== null; t = current()) {
-    const seen = t.eventSignal;
-    drain();
-    await t.waitForEvents(seen);
-  }
-}
-
-/** What a lease table counts about its event ring. */
-interface EventTallies {
-  lost: number;
-  refusals: number;
-  waits: number;
-  waitRefusals: number;
-}
-
-/** Per lease table, the lost events, unrecorded refusals and waits already reported. */
-class UnreportedEvents {
-  readonly #seen = new WeakMap<LeaseTable, EventTallies>();
-
-  /** What `t` counted since the last call for it (all of it, the first time). */
-  take(t: LeaseTable): EventTallies {
-    const seen = this.#seen.get(t) ?? { lost: 0, refusals: 0, waits: 0, waitRefusals: 0 };
-    const now = {
-      lost: t.eventsLost,
-      refusals: t.refusalsUnrecorded,
-      waits: t.eventWaits,
-      waitRefusals: t.eventWaitRefusals,
-    };
-    this.#seen.set(t, now);
-    return {
-      lost: now.lost - seen.lost,
-      refusals: now.refusals - seen.refusals,
-      waits: now.waits - seen.waits,
-      waitRefusals: now.waitRefusals - seen.waitRefusals,
-    };
-  }
-}
-
-/**
- * Restores `records` a chunk at a time (half the event ring), calling `drain` after each, so
- * the "restored" and "expired" records of any number of leases fit in the lossless ring.
- */
-function restoreInChunks(
+async function startInterface(
+  cfg: Config,
+  queues: number,
+  shared: SharedState,
   table: LeaseTable,
-  records: readonly LeaseRecord[],
-  nowSecs: number,
-  drain: () => void,
-): RestoreResult {
-  const chunk = Math.max(1, table.eventRingSize >>> 1);
-  const result: RestoreResult = { restored: 0, dropped: [] };
-  for (let i = 0; i < records.length; i += chunk) {
-    const r = table.restore(records.slice(i, i + chunk), nowSecs);
-    result.restored += r.restored;
-    result.dropped.push(...r.dropped);
-    drain();
+): Promise<InterfaceParts> {
+  let tuns: LinuxTun[] = [];
+  let iface: InterfaceSetup | null = null;
+  try {
+    const opened = openTunOffload(
+      { name: cfg.interface.name, offload: cfg.interface.offload !== false },
+      queues,
+    );
+    tuns = opened.tuns;
+    const offloadFlags = opened.offloadFlags;
+    if (cfg.interface.offload === true && offloadFlags === 0) {
+      log.warn(
+        "Interface.Offload = true, but the kernel refused every TUN offload; running without",
+        { event: "offload-refused" },
+      );
+    }
+    iface = setUpInterface({
+      name: tuns[0]!.name,
+      mtuBytes: cfg.interface.mtu,
+      // The largest super-packet must fit the engine's buffers once translated (+20 bytes).
+      gsoMaxBytes: offloadFlags !== 0 ? GSO_MAX_BYTES : undefined,
+      ...routesFor(cfg),
+    });
+    const workers = await startWorkers(tuns, shared, table, cfg);
+    return { tuns, offloadFlags, iface, workers, alive: workers.map(() => true) };
+  } catch (e) {
+    // startWorkers terminated the Workers it started.
+    const problems = iface?.undo() ?? [];
+    for (const t of tuns) t.close();
+    for (const p of problems) log.warn("cleanup: {problem}", { problem: p });
+    throw e;
   }
-  return result;
+}
+
+/** Undoes {@link startInterface} (when a later step of the start fails). */
+function undoInterface(set: InterfaceParts): void {
+  for (const w of set.workers) w.terminate();
+  const problems = set.iface.undo();
+  for (const t of set.tuns) t.close();
+  for (const p of problems) log.warn("cleanup: {problem}", { problem: p });
+}
+
+/** `next` with the keys that take a restart put back to their running values (and a warning). */
+function keepRestartOnly(cfg: Config, next: Config): Config {
+  const fixed = restartOnlyChanges(cfg, next);
+  if (fixed.length === 0) return next;
+  log.warn("{keys} changed; that takes a restart, the running value stays", {
+    keys: fixed.join(", "),
+  });
+  return {
+    ...next,
+    interface: {
+      ...next.interface,
+      name: cfg.interface.name,
+      queues: cfg.interface.queues,
+      offload: cfg.interface.offload,
+    },
+    rules: { ...next.rules, stateFile: cfg.rules.stateFile },
+    logging: { ...next.logging, mappingLog: cfg.logging.mappingLog },
+    metrics: cfg.metrics,
+  };
+}
+
+/** The keeper's sinks: lease events and refusals to the audit log and the mapping log. */
+function keeperSinks(record: RecordMapping): LeaseKeeperSinks {
+  return {
+    leaseEvent(ev: LeaseEvent): void {
+      const { message, properties } = describeLeaseEvent(ev);
+      audit.info(message, properties);
+      record(leaseEventRecord(ev));
+    },
+    refusal(line: RefusalLine, nowMs: number): void {
+      logRefusal(line, record, nowMs);
+    },
+    eventsLost: logLostEvents,
+  };
 }
 
 /**
@@ -666,7 +658,7 @@ function readSysctls(): SysctlReading[] {
  * dropped lease goes to the mapping log.
  */
 async function restoreLeases(
-  table: LeaseTable,
+  keeper: LeaseKeeper,
   path: string,
   record: RecordMapping,
 ): Promise<{ restored: number; dropped: number }> {
@@ -697,11 +689,7 @@ async function restoreLeases(
       copy,
     });
   }
-  const nowMs = Date.now();
-  const nowSecs = Math.floor(nowMs / 1000);
-  const result = restoreInChunks(table, decoded.records, nowSecs, () => {
-    for (const ev of table.drainEvents()) recordRestored(ev, record);
-  });
+  const result = keeper.restore(decoded.records, (ev) => recordRestored(ev, record));
   log.info("restored {restored} leases from {path}", {
     event: "leases-restored",
     restored: result.restored,
@@ -733,15 +721,13 @@ async function prepareLeaseFile(table: LeaseTable, path: string): Promise<void> 
 }
 
 /**
- * The error line of a failed lease-file write; records the failure in the scheduler, which
- * retries it later (unless this was the `final` save at stop).
+ * The error line of a failed lease-file write (`failures` in a row, retried in `retrySecs`
+ * unless this was the `final` save at stop).
  */
 function logSaveFailure(
-  opts: { path: string; error: string; scheduler: SaveScheduler; final: boolean },
+  opts: { path: string; error: string; failures: number; retrySecs: number; final: boolean },
 ): void {
-  const { path, error, scheduler, final } = opts;
-  const failures = scheduler.failed();
-  const retrySecs = scheduler.retryDelayMs / 1000;
+  const { path, error, failures, retrySecs, final } = opts;
   log.error(
     final
       ? "cannot write lease file {path}: {error}; {failures} failed writes in a row, the last " +
