@@ -31,7 +31,7 @@ import {
 } from "./lib/cli/args.ts";
 import { checkConfig, loadDaemonConfig, translateFile } from "./lib/cli/commands.ts";
 import { textValue, withProperties } from "./lib/cli/log_text.ts";
-import { DaemonStartError, type ReloadResult, runDaemon } from "./daemon/run.ts";
+import { DaemonStartError, type ReloadResult, runDaemon } from "./runtime/run.ts";
 
 const EXIT_OK = 0;
 /** Exit status when the daemon cannot set up its device or routes, or fails while running. */

@@ -24,7 +24,7 @@ import {
 } from "../config/protomask1.ts";
 import { type KeySpec, PROTOMASK1_FLAG_KEYS } from "../config/keys.ts";
 import { type ConfigOverrides, NO_OVERRIDES } from "./args.ts";
-import { type OfflineResult, translateCapture } from "../daemon/offline.ts";
+import { type OfflineResult, translateCapture } from "./offline.ts";
 import { PcapError } from "../pcap/reader.ts";
 
 /** A subcommand that could not do its work; `message` is what to print (may be several lines). */
@@ -261,7 +261,7 @@ export interface TranslateSuccess {
 
 /**
  * Translates a capture offline (`translate`): runs every packet through the engine as the
- * daemon would (lib/daemon/offline.ts).
+ * daemon would (lib/cli/offline.ts).
  *
  * @param input the configuration and the capture bytes with the capture's file name
  * @returns the output pcap and a summary line, or the capture's problem prefixed with its

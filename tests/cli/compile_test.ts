@@ -6,7 +6,7 @@
  * `deno compile` downloads Deno's `denort` runtime, which this project's build machines cannot
  * reach; `DENORT_BIN` points it at the running `deno` instead. The binary made that way does
  * not run as protomask, but `deno compile` prints the embedded file tree, which is what this
- * test checks: every local module of main.ts and of daemon/packet_worker.ts is in it.
+ * test checks: every local module of main.ts and of runtime/packet_worker.ts is in it.
  *
  * @module
  */
@@ -89,7 +89,7 @@ Deno.test("parseEmbeddedTree reads nested directories and dir/* entries", () => 
     "Embedded Files",
     "",
     "out",
-    "├─┬ daemon (62KB)",
+    "├─┬ runtime (62KB)",
     "│ ├── run.ts (52KB)",
     "│ └── state_file.ts (10KB)",
     "├── deno.json (1KB)",
@@ -100,7 +100,7 @@ Deno.test("parseEmbeddedTree reads nested directories and dir/* entries", () => 
   const { files, dirs } = parseEmbeddedTree(tree);
   assert.deepEqual(
     [...files].sort(),
-    ["daemon/run.ts", "daemon/state_file.ts", "deno.json", "lib/x.ts"],
+    ["deno.json", "lib/x.ts", "runtime/run.ts", "runtime/state_file.ts"],
   );
   assert.deepEqual([...dirs], ["lib/addr"]);
 });
@@ -129,9 +129,9 @@ Deno.test({
         files.has(p) || [...dirs].some((d) => p === d || p.startsWith(d + "/"));
       const needed = new Set([
         ...await localModules("main.ts"),
-        ...await localModules("daemon/packet_worker.ts"),
+        ...await localModules("runtime/packet_worker.ts"),
       ]);
-      assert.ok(needed.has("daemon/packet_worker.ts"));
+      assert.ok(needed.has("runtime/packet_worker.ts"));
       const missing = [...needed].filter((p) => !covered(p));
       assert.deepEqual(missing, [], `not embedded by '${task}'`);
     } finally {

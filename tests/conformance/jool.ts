@@ -9,7 +9,7 @@
  */
 
 import { parseConfig } from "../../lib/config/config.ts";
-import { translateCapture } from "../../lib/daemon/offline.ts";
+import { translateCapture } from "../../lib/cli/offline.ts";
 import { readCapture } from "../../lib/pcap/reader.ts";
 import { addWords, fold } from "../_util/packets.ts";
 

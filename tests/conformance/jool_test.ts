@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { parseConfig } from "../../lib/config/config.ts";
-import { translateCapture } from "../../lib/daemon/offline.ts";
+import { translateCapture } from "../../lib/cli/offline.ts";
 import { sharedAvailable, sharedPath, skipMessage } from "../_util/shared.ts";
 import { configToml, type JoolManifest, runCase } from "./jool.ts";
 

@@ -27,7 +27,7 @@ e2eTest("the daemon starts from a filled cache with no network and no download o
 }, async ({ topo }) => {
   const t = await tasks();
   assert.match(t.start ?? "", /^DENO_NO_UPDATE_CHECK=1 deno run --cached-only /, "start task");
-  assert.match(t.cache ?? "", /deno install .*--entrypoint main\.ts daemon\/packet_worker\.ts/);
+  assert.match(t.cache ?? "", /deno install .*--entrypoint main\.ts runtime\/packet_worker\.ts/);
 
   // Fill an empty cache the way the README says (`deno task cache`, with network).
   const denoDir = `${topo.dir}/deno-dir`;
