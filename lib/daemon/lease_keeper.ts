@@ -208,7 +208,8 @@ export class LeaseKeeper {
    * Moves the leases to a table for new options. `publish` gets the new table before the
    * keeper switches to it, and must hand it to every Worker (then bump the generation); the
    * old table is retired — Workers may still create leases in it until they switch — and
-   * merged into the new one by the next {@link sweep}.
+   * merged into the new one by the next {@link sweep} (or by the next reload, if that comes
+   * first).
    * @param options the new table's options
    * @param publish hands the new table to the Workers
    * @returns the new table with what carried over and what was dropped
@@ -218,6 +219,9 @@ export class LeaseKeeper {
     options: LeaseTableOptions,
     publish: (result: ReconfigureResult) => void,
   ): ReconfigureResult {
+    // A second reload before the sweep: merge the first one's retired table now, or the leases
+    // Workers created in it would be lost when it is replaced.
+    if (this.#retired !== null) this.#mergeRetired(this.#retired, this.#secs());
     const result = this.#table.reconfigure(options, this.#secs());
     result.table.drainEvents(); // "restored" events of carried-over leases: not news
     this.#takeTallies(result.table);

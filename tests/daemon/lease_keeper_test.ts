@@ -109,6 +109,23 @@ Deno.test("leases created in the retired table are merged into the live one at t
   );
 });
 
+Deno.test("a second reload before the sweep merges the first one's retired table first", () => {
+  const k = setUp(options(["192.0.2.0/29"], [], 3600));
+  const first = k.keeper.table;
+  to4(first, host(1), T0, ALLOC);
+  k.keeper.reload(options(["192.0.2.0/29"], [], 3600), () => {});
+  // A Worker that has not switched yet creates a lease in the first table …
+  const late = to4(first, host(2), T0, ALLOC);
+  assert.equal(typeof late, "string");
+  // … and a second SIGHUP arrives before the once-a-second sweep.
+  k.keeper.reload(options(["192.0.2.0/29"], [], 3600), () => {});
+  k.clock.ms += 1000;
+  k.keeper.sweep();
+  assert.equal(k.keeper.retired, null);
+  assert.equal(k.keeper.table.size, 2, "both leases survive two quick reloads");
+  assert.equal(to4(k.keeper.table, host(2), T0 + 1, LEASE_REFRESH), late, "same address");
+});
+
 Deno.test("drain takes the retired table's events first, then the live table's", () => {
   const k = setUp(options(["192.0.2.0/29"], [], 3600));
   const old = k.keeper.table;
