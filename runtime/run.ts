@@ -324,6 +324,7 @@ class Daemon {
     this.#s.workers.forEach((w, index) => {
       w.onmessage = (e: MessageEvent<FromWorker>) => {
         const m = e.data;
+        if (m.kind === "ended") this.#s.alive[index] = false;
         if (m.kind === "ended" && !this.#stopping) {
           log.error("packet worker {index} ended: {reason}", { index: m.index, reason: m.reason });
           void this.#stop("worker ended", 1);
@@ -331,6 +332,7 @@ class Daemon {
       };
       w.onerror = (e: ErrorEvent) => {
         e.preventDefault();
+        this.#s.alive[index] = false;
         if (this.#stopping) return;
         log.error("packet worker {index} failed: {error}", { index, error: e.message });
         void this.#stop("worker failed", 1);
