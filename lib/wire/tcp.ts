@@ -48,7 +48,7 @@ export const HEADER_LEN = 20;
  * Bytes up to and including the Checksum: all a non-first fragment's neighbour
  * (or a quoted packet) must hold for the checksum to be adjusted (RFC 7915 §4.5, §5.5).
  */
-export const CHECKSUM_END = CHECKSUM_OFF + 2;
+export const CHECKSUM_END: number = CHECKSUM_OFF + 2;
 
 /** The FIN control bit in the {@link FLAGS_OFF} byte. */
 export const FLAG_FIN = 0x01;
