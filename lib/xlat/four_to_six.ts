@@ -27,6 +27,7 @@ import { echoReply4, sendIcmp4Error } from "./icmp_gen.ts";
 import { icmp4ErrorTo6 } from "./icmp_error.ts";
 import { V4_TO_V6_TYPE_CODE } from "./icmp_map.ts";
 import { CONTINUE, FLAG_HAIRPIN, FLAG_REASSEMBLED } from "./packet.ts";
+import { policy4 } from "./policy.ts";
 import { reassemble4 } from "./reassembly.ts";
 import { transport4to6, transportTooShort } from "./transport.ts";
 
@@ -89,25 +90,6 @@ export function from4(ctx: XlatContext, off: number, len: number, flags: number)
   }
   const ttl = ipv4.ttl(v, off);
   return emit4to6(ctx, l4Off, l4Len, tos, hairpinned ? ttl : ttl - 1, proto, isFrag);
-}
-
-/** Sends a policy ICMPv4 error (RFC 7915 §4.4) unless disabled or the packet is ICMP. */
-function policy4(
-  ctx: XlatContext,
-  reason: number,
-  code: number,
-  off: number,
-  len: number,
-  flags: number,
-): number {
-  const v = ctx.view;
-  if (
-    ctx.settings.sendDropErrors && (flags & FLAG_HAIRPIN) === 0 &&
-    ipv4.protocol(v, off) !== ipv4.PROTO_ICMP
-  ) {
-    sendIcmp4Error(ctx, icmp.V4_DEST_UNREACH, code, 0, off, len);
-  }
-  return drop(ctx, reason);
 }
 
 /**

@@ -22,31 +22,31 @@ export const FLAG_REASSEMBLED = 2;
 /** Per-packet results of the translation steps (see the module text). */
 export class PacketState {
   /** One past the packet's last byte in `ctx.mem`. */
-  end = 0;
+  end: number = 0;
   /** Offset of the transport header (or of the payload of a non-first fragment). */
-  l4Off = 0;
+  l4Off: number = 0;
   /** Protocol / upper-layer Next Header. */
-  proto = 0;
+  proto: number = 0;
   /** 6→4: offset of the Fragment header, -1 when there is none. */
-  fragOff = -1;
+  fragOff: number = -1;
   /** Fragment offset in bytes (0 for the first fragment and for unfragmented packets). */
-  fragOffsetBytes = 0;
+  fragOffsetBytes: number = 0;
   /** More Fragments: 1 or 0. */
-  more = 0;
+  more: number = 0;
   /** Fragment Identification as an int32 (6→4: 32 bits; 4→6: IPv4's 16). */
-  fragId = 0;
+  fragId: number = 0;
   /** 6→4: the IPv4 destination. */
-  dst4 = 0;
+  dst4: number = 0;
   /** 6→4: the IPv4 source (the host's lease). */
-  src4 = 0;
+  src4: number = 0;
   /** 6→4: the IPv4 Identification to write. */
-  id = 0;
+  id: number = 0;
   /** 6→4: the IPv4 flags/fragment offset word to write. */
-  flagsOff = 0;
+  flagsOff: number = 0;
   /** The MTU to fragment the translation to, or 0 to send it whole. */
-  fragmentTo = 0;
+  fragmentTo: number = 0;
   /** The translated ICMP type/code word of an Echo (0 for other protocols). */
-  mapped = 0;
+  mapped: number = 0;
   /** 4→6: a UDP checksum of 0 is to be computed (RFC 7915 §4.5). */
-  amendUdp = false;
+  amendUdp: boolean = false;
 }

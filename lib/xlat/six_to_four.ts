@@ -21,13 +21,7 @@ import * as icmp from "../wire/icmp.ts";
 import * as ipv4 from "../wire/ipv4.ts";
 import * as ipv6 from "../wire/ipv6.ts";
 import * as udp from "../wire/udp.ts";
-import {
-  LEASE_ALLOCATE,
-  LEASE_REFRESH,
-  MAP_EXHAUSTED,
-  MAP_PREFIX_LIMIT,
-  MAP_SOURCE_NOT_ALLOWED,
-} from "../lease/table.ts";
+import { LEASE_REFRESH } from "../lease/table.ts";
 import { DF_THRESHOLD_BYTES, HEADER_GROWTH, type XlatContext } from "./context.ts";
 import { Drop, Stat } from "./drop.ts";
 import { drop, emit, nextId } from "./emit.ts";
@@ -37,7 +31,9 @@ import { echoReply6, sendIcmp6Error } from "./icmp_gen.ts";
 import { icmp6ErrorTo4 } from "./icmp_error.ts";
 import { V6_TO_V4_TYPE_CODE } from "./icmp_map.ts";
 import { CONTINUE, FLAG_HAIRPIN, FLAG_REASSEMBLED } from "./packet.ts";
+import { policy6 } from "./policy.ts";
 import { reassemble6 } from "./reassembly.ts";
+import { mapSource6 } from "./source6.ts";
 import { transport6to4, transportTooShort } from "./transport.ts";
 
 /**
@@ -118,30 +114,10 @@ export function from6(
   return emit6to4(ctx, l4Off, l4Len, tc, hl - 1, proto, src4, dst4);
 }
 
-/** Sends a policy ICMPv6 error (RFC 7915 §5.4) unless disabled or the packet is ICMPv6. */
-function policy6(
-  ctx: XlatContext,
-  reason: number,
-  code: number,
-  off: number,
-  len: number,
-  nh: number,
-): number {
-  if (ctx.settings.sendDropErrors && nh !== ipv6.NH_ICMPV6) {
-    sendIcmp6Error(ctx, icmp.V6_DEST_UNREACH, code, 0, off, len, -1);
-  }
-  return drop(ctx, reason);
-}
-
 /** Whether a Next Header value is an extension header for RFC 7915 §5.1's Fragment rule. */
 function isExtensionHeader(nh: number): boolean {
   return nh === ipv6.NH_HOP_BY_HOP || nh === ipv6.NH_ROUTING || nh === ipv6.NH_FRAGMENT ||
     nh === ipv6.NH_DEST_OPTS || nh === ipv6.NH_AH;
-}
-
-/** Whether an IPv6 address is link-local (fe80::/10). */
-function isLinkLocal6(b: Uint8Array, off: number): boolean {
-  return b[off] === 0xfe && (b[off + 1]! & 0xc0) === 0x80;
 }
 
 /** A packet for our own address: answer an Echo Request (RFC 4443 §4.1), drop the rest. */
@@ -364,71 +340,6 @@ function checkTransport6(
     ctx.pkt.mapped = mapped;
   }
   return CONTINUE;
-}
-
-/**
- * Step "map the source": the host's lease, created on its first translatable
- * packet (RFC 6146 §3.5); link-local sources and sources inside the prefix (an
- * IPv6 host posing as an IPv4 one) never get one. Sets `src4`.
- */
-function mapSource6(
-  ctx: XlatContext,
-  off: number,
-  pktLen: number,
-  nh: number,
-  icmpType: number,
-): number {
-  const b = ctx.mem;
-  const s = ctx.settings;
-  const srcOff = off + ipv6.SOURCE_OFF;
-  let src4 = ctx.mapper.v4For6(b, srcOff, ctx.nowSecs, LEASE_REFRESH);
-  if (src4 >= NOT_IPV4) {
-    if (isLinkLocal6(b, srcOff) || matchesPrefix(b, srcOff, s.prefix, s.prefixLen)) {
-      return drop(ctx, Drop.SOURCE_NOT_TRANSLATABLE);
-    }
-    src4 = ctx.mapper.v4For6(b, srcOff, ctx.nowSecs, LEASE_ALLOCATE | LEASE_REFRESH);
-    if (src4 >= NOT_IPV4) return leaseRefused(ctx, src4, off, pktLen, nh, icmpType);
-  }
-  ctx.pkt.src4 = src4;
-  return CONTINUE;
-}
-
-/**
- * The answer when no lease could be made: RFC 6146 §3.5.1–3.5.3's Address
- * Unreachable for an exhausted pool (to TCP, UDP and ICMP queries alike:
- * policy6's ICMP exemption is RFC 7915 §5.4's, not this), Communication
- * Administratively Prohibited when an abuse limit (lib/lease/limits.ts) refused
- * it, each rate limited and never about an ICMPv6 error (sendIcmp6Error refuses
- * those; errors never get here, they take no lease).
- */
-function leaseRefused(
-  ctx: XlatContext,
-  result: number,
-  off: number,
-  pktLen: number,
-  nh: number,
-  icmpType: number,
-): number {
-  const send = ctx.settings.sendDropErrors;
-  const unreach = icmp.V6_DEST_UNREACH;
-  if (result === MAP_EXHAUSTED) {
-    if (send) sendIcmp6Error(ctx, unreach, icmp.V6_CODE_ADDR_UNREACH, 0, off, pktLen, icmpType);
-    return drop(ctx, Drop.POOL_EXHAUSTED);
-  }
-  if (result > NOT_IPV4) {
-    if (send) {
-      sendIcmp6Error(ctx, unreach, icmp.V6_CODE_ADMIN_PROHIBITED, 0, off, pktLen, icmpType);
-    }
-    return drop(
-      ctx,
-      result === MAP_SOURCE_NOT_ALLOWED
-        ? Drop.SOURCE_NOT_ALLOWED
-        : result === MAP_PREFIX_LIMIT
-        ? Drop.PREFIX_LEASE_LIMIT
-        : Drop.LEASE_RATE_LIMIT,
-    );
-  }
-  return policy6(ctx, Drop.NO_MAPPING, icmp.V6_CODE_ADMIN_PROHIBITED, off, pktLen, nh);
 }
 
 /**
