@@ -16,6 +16,24 @@
 
 /** ICMP header length (type, code, checksum, 4 more bytes). */
 export const HEADER_LEN = 8;
+/** Offset of the Type (the high byte of the type/code word). */
+export const TYPE_OFF = 0;
+/** Offset of the Code. */
+export const CODE_OFF = 1;
+/** Offset of the Checksum. */
+export const CHECKSUM_OFF = 2;
+/** Offset of the 32-bit rest of the header (identifier/sequence, pointer, MTU, unused). */
+export const REST_OFF = 4;
+/** ICMPv4 Parameter Problem: offset of the Pointer octet (RFC 792). */
+export const V4_POINTER_OFF = 4;
+/** ICMPv4: offset of the RFC 4884 length attribute (32-bit words of the original datagram). */
+export const V4_LENGTH_OFF = 5;
+/** ICMPv4 Fragmentation Needed: offset of the Next-Hop MTU (RFC 1191 §4). */
+export const V4_NEXT_MTU_OFF = 6;
+/** ICMPv6: offset of the RFC 4884 length attribute (64-bit words of the original datagram). */
+export const V6_LENGTH_OFF = 4;
+/** ICMPv6 Packet Too Big: offset of the 32-bit MTU; Parameter Problem: of the Pointer. */
+export const V6_MTU_POINTER_OFF = 4;
 
 /** ICMPv4 Echo Reply. */
 export const V4_ECHO_REPLY = 0;

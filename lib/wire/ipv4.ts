@@ -1,7 +1,7 @@
 /**
  * IPv4 header accessors (RFC 791 §3.1). Functions take the packet's
  * `DataView` and the header offset; they do not validate (see
- * `from4()` in `lib/xlat/translate.ts`, which validates once per packet).
+ * `validate4()` in `lib/xlat/four_to_six.ts`, which validates once per packet).
  *
  * ```text
  *  0                   1                   2                   3
@@ -28,6 +28,24 @@ import { checksum } from "./checksum.ts";
 
 /** Length of an IPv4 header without options, in bytes. */
 export const HEADER_LEN = 20;
+/** Offset of the Type of Service octet. */
+export const TOS_OFF = 1;
+/** Offset of the Total Length. */
+export const TOTAL_LENGTH_OFF = 2;
+/** Offset of the Identification. */
+export const IDENTIFICATION_OFF = 4;
+/** Offset of the flags/fragment offset word. */
+export const FLAGS_OFFSET_OFF = 6;
+/** Offset of the Time to Live. */
+export const TTL_OFF = 8;
+/** Offset of the Protocol. */
+export const PROTOCOL_OFF = 9;
+/** Offset of the Header Checksum. */
+export const CHECKSUM_OFF = 10;
+/** Offset of the Source Address. */
+export const SOURCE_OFF = 12;
+/** Offset of the Destination Address. */
+export const DESTINATION_OFF = 16;
 /** The Don't Fragment flag within the flags/offset word. */
 export const FLAG_DF = 0x4000;
 /** The More Fragments flag within the flags/offset word. */
@@ -48,6 +66,10 @@ export const PROTO_UDP = 17;
 export const OPT_END = 0;
 /** No-operation option. */
 export const OPT_NOP = 1;
+/** Offset of an option's length octet from the option's type octet (RFC 791 §3.1). */
+export const OPT_LENGTH_OFF = 1;
+/** Offset of a source route option's pointer octet from its type octet (RFC 791 §3.1). */
+export const OPT_POINTER_OFF = 2;
 /** Loose Source and Record Route. */
 export const OPT_LSRR = 131;
 /** Strict Source and Record Route. */
@@ -80,7 +102,7 @@ export function headerLength(v: DataView, off: number): number {
  * @returns the TOS byte
  */
 export function tos(v: DataView, off: number): number {
-  return v.getUint8(off + 1);
+  return v.getUint8(off + TOS_OFF);
 }
 
 /**
@@ -90,7 +112,7 @@ export function tos(v: DataView, off: number): number {
  * @returns the total length field
  */
 export function totalLength(v: DataView, off: number): number {
-  return v.getUint16(off + 2);
+  return v.getUint16(off + TOTAL_LENGTH_OFF);
 }
 
 /**
@@ -100,7 +122,7 @@ export function totalLength(v: DataView, off: number): number {
  * @returns the identification field
  */
 export function identification(v: DataView, off: number): number {
-  return v.getUint16(off + 4);
+  return v.getUint16(off + IDENTIFICATION_OFF);
 }
 
 /**
@@ -110,7 +132,7 @@ export function identification(v: DataView, off: number): number {
  * @returns the 16-bit flags/offset word
  */
 export function flagsOffset(v: DataView, off: number): number {
-  return v.getUint16(off + 6);
+  return v.getUint16(off + FLAGS_OFFSET_OFF);
 }
 
 /**
@@ -120,7 +142,7 @@ export function flagsOffset(v: DataView, off: number): number {
  * @returns the TTL
  */
 export function ttl(v: DataView, off: number): number {
-  return v.getUint8(off + 8);
+  return v.getUint8(off + TTL_OFF);
 }
 
 /**
@@ -130,7 +152,7 @@ export function ttl(v: DataView, off: number): number {
  * @returns the protocol field
  */
 export function protocol(v: DataView, off: number): number {
-  return v.getUint8(off + 9);
+  return v.getUint8(off + PROTOCOL_OFF);
 }
 
 /**
@@ -141,7 +163,7 @@ export function protocol(v: DataView, off: number): number {
  *   per-packet path: an int32 never becomes a heap number when passed to a call
  */
 export function source(v: DataView, off: number): number {
-  return v.getInt32(off + 12);
+  return v.getInt32(off + SOURCE_OFF);
 }
 
 /**
@@ -151,7 +173,7 @@ export function source(v: DataView, off: number): number {
  * @returns the destination as an int32 (`>>> 0` for the uint32)
  */
 export function destination(v: DataView, off: number): number {
-  return v.getInt32(off + 16);
+  return v.getInt32(off + DESTINATION_OFF);
 }
 
 /** Fields of an option-less IPv4 header to write with {@link writeHeader}. */
@@ -204,15 +226,15 @@ export function writeHeader(
   dst: number,
 ): void {
   v.setUint16(off, 0x4500 | tosByte);
-  v.setUint16(off + 2, total);
-  v.setUint16(off + 4, id);
-  v.setUint16(off + 6, flagsOff);
-  v.setUint8(off + 8, ttlValue);
-  v.setUint8(off + 9, proto);
-  v.setUint16(off + 10, 0);
-  v.setUint32(off + 12, src);
-  v.setUint32(off + 16, dst);
-  v.setUint16(off + 10, checksum(b, off, HEADER_LEN, 0));
+  v.setUint16(off + TOTAL_LENGTH_OFF, total);
+  v.setUint16(off + IDENTIFICATION_OFF, id);
+  v.setUint16(off + FLAGS_OFFSET_OFF, flagsOff);
+  v.setUint8(off + TTL_OFF, ttlValue);
+  v.setUint8(off + PROTOCOL_OFF, proto);
+  v.setUint16(off + CHECKSUM_OFF, 0);
+  v.setUint32(off + SOURCE_OFF, src);
+  v.setUint32(off + DESTINATION_OFF, dst);
+  v.setUint16(off + CHECKSUM_OFF, checksum(b, off, HEADER_LEN, 0));
 }
 
 /**
@@ -222,6 +244,6 @@ export function writeHeader(
  * @param off header offset
  */
 export function fixHeaderChecksum(b: Uint8Array, v: DataView, off: number): void {
-  v.setUint16(off + 10, 0);
-  v.setUint16(off + 10, checksum(b, off, headerLength(v, off), 0));
+  v.setUint16(off + CHECKSUM_OFF, 0);
+  v.setUint16(off + CHECKSUM_OFF, checksum(b, off, headerLength(v, off), 0));
 }

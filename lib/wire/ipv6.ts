@@ -31,10 +31,35 @@ export const HEADER_LEN = 40;
 export const MIN_MTU = 1280;
 /** Length of a Fragment extension header. */
 export const FRAGMENT_LEN = 8;
+/** Offset of the Payload Length. */
+export const PAYLOAD_LENGTH_OFF = 4;
+/** Offset of the Next Header. */
+export const NEXT_HEADER_OFF = 6;
+/** Offset of the Hop Limit. */
+export const HOP_LIMIT_OFF = 7;
 /** Offset of the source address in the header. */
 export const SOURCE_OFF = 8;
 /** Offset of the destination address in the header. */
 export const DESTINATION_OFF = 24;
+
+/** Extension headers (RFC 8200 §4.3–4.6): offset of Next Header. */
+export const EXT_NEXT_HEADER_OFF = 0;
+/** Extension headers: offset of Hdr Ext Len (length in 8-byte units, not counting the first 8). */
+export const EXT_LENGTH_OFF = 1;
+/** The smallest extension header (Hop-by-Hop, Destination Options, Routing), in bytes. */
+export const EXT_MIN_LEN = 8;
+/** Routing header (RFC 8200 §4.4): offset of Segments Left. */
+export const ROUTING_SEGMENTS_LEFT_OFF = 3;
+/** Fragment header: offset of Next Header. */
+export const FRAG_NEXT_HEADER_OFF = 0;
+/** Fragment header: offset of the word holding Fragment Offset (13 bits, ×8 bytes) and M. */
+export const FRAG_OFFSET_OFF = 2;
+/** Fragment header: offset of the 32-bit Identification. */
+export const FRAG_ID_OFF = 4;
+/** Mask of the Fragment Offset, in bytes, within the {@link FRAG_OFFSET_OFF} word. */
+export const FRAG_OFFSET_MASK = 0xfff8;
+/** The M (more fragments) flag within the {@link FRAG_OFFSET_OFF} word. */
+export const FRAG_MORE = 1;
 
 /** Hop-by-Hop Options header. */
 export const NH_HOP_BY_HOP = 0;
@@ -70,7 +95,7 @@ export function trafficClass(v: DataView, off: number): number {
  * @returns the payload length field
  */
 export function payloadLength(v: DataView, off: number): number {
-  return v.getUint16(off + 4);
+  return v.getUint16(off + PAYLOAD_LENGTH_OFF);
 }
 
 /**
@@ -80,7 +105,7 @@ export function payloadLength(v: DataView, off: number): number {
  * @returns the next header field
  */
 export function nextHeader(v: DataView, off: number): number {
-  return v.getUint8(off + 6);
+  return v.getUint8(off + NEXT_HEADER_OFF);
 }
 
 /**
@@ -90,7 +115,7 @@ export function nextHeader(v: DataView, off: number): number {
  * @returns the hop limit
  */
 export function hopLimit(v: DataView, off: number): number {
-  return v.getUint8(off + 7);
+  return v.getUint8(off + HOP_LIMIT_OFF);
 }
 
 /**
@@ -113,9 +138,9 @@ export function writeFixed(
   hl: number,
 ): void {
   v.setUint32(off, 0x60000000 | (tc << 20));
-  v.setUint16(off + 4, payloadLen);
-  v.setUint8(off + 6, nh);
-  v.setUint8(off + 7, hl);
+  v.setUint16(off + PAYLOAD_LENGTH_OFF, payloadLen);
+  v.setUint8(off + NEXT_HEADER_OFF, nh);
+  v.setUint8(off + HOP_LIMIT_OFF, hl);
 }
 
 /**
@@ -136,10 +161,50 @@ export function writeFragment(
   more: number,
   id: number,
 ): void {
-  v.setUint8(off, nh);
-  v.setUint8(off + 1, 0);
-  v.setUint16(off + 2, (offsetUnits << 3) | more);
-  v.setUint32(off + 4, id >>> 0);
+  v.setUint8(off + FRAG_NEXT_HEADER_OFF, nh);
+  v.setUint8(off + FRAG_NEXT_HEADER_OFF + 1, 0);
+  v.setUint16(off + FRAG_OFFSET_OFF, (offsetUnits << 3) | more);
+  v.setUint32(off + FRAG_ID_OFF, id >>> 0);
+}
+
+/**
+ * Length of a Hop-by-Hop, Destination Options or Routing header (RFC 8200 §4.3).
+ * @param b packet bytes
+ * @param off where the extension header starts
+ * @returns its length in bytes, the first 8 included
+ */
+export function extLength(b: Uint8Array, off: number): number {
+  return (b[off + EXT_LENGTH_OFF]! + 1) << 3;
+}
+
+/**
+ * Fragment Offset of a Fragment header, in bytes.
+ * @param v packet view
+ * @param off where the Fragment header starts
+ * @returns the offset of the fragment's data in the original payload, in bytes
+ */
+export function fragmentOffsetBytes(v: DataView, off: number): number {
+  return v.getUint16(off + FRAG_OFFSET_OFF) & FRAG_OFFSET_MASK;
+}
+
+/**
+ * The M flag of a Fragment header.
+ * @param v packet view
+ * @param off where the Fragment header starts
+ * @returns 1 when more fragments follow, else 0
+ */
+export function fragmentMore(v: DataView, off: number): number {
+  return v.getUint16(off + FRAG_OFFSET_OFF) & FRAG_MORE;
+}
+
+/**
+ * Identification of a Fragment header.
+ * @param v packet view
+ * @param off where the Fragment header starts
+ * @returns the 32-bit identification as a uint32
+ */
+export function fragmentId(v: DataView, off: number): number {
+  return v.getUint32(off + FRAG_ID_OFF);
 }
 
 /**

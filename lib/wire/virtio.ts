@@ -32,6 +32,8 @@
  */
 
 import { adjust, fold, sumBytes } from "./checksum.ts";
+import * as tcp from "./tcp.ts";
+import * as udp from "./udp.ts";
 
 /** Length of the header (no `num_buffers`), the `TUNSETVNETHDRSZ` default. */
 export const HEADER_LEN = 10;
@@ -67,9 +69,9 @@ export const GSO_UDP_L4 = 5;
 export const GSO_ECN = 0x80;
 
 /** `csum_offset` of a TCP checksum. */
-export const TCP_CSUM_OFFSET = 16;
+export const TCP_CSUM_OFFSET: number = tcp.CHECKSUM_OFF;
 /** `csum_offset` of a UDP checksum. */
-export const UDP_CSUM_OFFSET = 6;
+export const UDP_CSUM_OFFSET: number = udp.CHECKSUM_OFF;
 
 /**
  * `flags`.

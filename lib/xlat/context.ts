@@ -22,7 +22,10 @@
  */
 
 import type { LeaseLookup } from "../lease/table.ts";
+import * as ipv4 from "../wire/ipv4.ts";
+import * as ipv6 from "../wire/ipv6.ts";
 import { COUNTER_COUNT } from "./drop.ts";
+import { PacketState } from "./packet.ts";
 
 /** Where the input packet is placed in `ctx.mem`. */
 export const INPUT_OFFSET = 256;
@@ -58,6 +61,11 @@ export const REASSEMBLY_OFFSET: number = OUTPUT_OFFSET + OUTPUT_CAPACITY;
 export const REASSEMBLY_SLOT_BYTES: number = 65536 + 256;
 /** IPv6 → IPv4: packets up to this size get DF clear, larger ones DF set (RFC 7915 §5.1). */
 export const DF_THRESHOLD_BYTES = 1260;
+/**
+ * How much a packet grows from IPv4 to IPv6 without options or a Fragment header (40 − 20
+ * bytes), for MTU arithmetic (RFC 7915 §4.2, §5.2; add `ipv6.FRAGMENT_LEN` for a fragment).
+ */
+export const HEADER_GROWTH: number = ipv6.HEADER_LEN - ipv4.HEADER_LEN;
 /** Most packets one input may produce. */
 export const MAX_EMIT = 128;
 
@@ -143,6 +151,8 @@ export class XlatContext {
   readonly emitLength: Int32Array;
   /** Number of packets emitted by the last `translate`. */
   emitted: number = 0;
+  /** What the translation steps of the current packet hand each other (lib/xlat/packet.ts). */
+  readonly pkt: PacketState = new PacketState();
   /** Next free byte of the output area. */
   outUsed: number = OUTPUT_OFFSET;
   /** Current time in milliseconds (set by the caller). */

@@ -16,14 +16,9 @@
 import { checksum, sumIpv4 } from "../wire/checksum.ts";
 import * as ipv4 from "../wire/ipv4.ts";
 import * as ipv6 from "../wire/ipv6.ts";
+import * as tcp from "../wire/tcp.ts";
+import * as udp from "../wire/udp.ts";
 import { INPUT_OFFSET, SCRATCH_OFFSET, type XlatContext } from "./context.ts";
-
-/** TCP flags byte: FIN. */
-const TCP_FIN = 0x01;
-/** TCP flags byte: PSH. */
-const TCP_PSH = 0x08;
-/** TCP flags byte: CWR. */
-const TCP_CWR = 0x80;
 
 /**
  * Keeps the super-packet at `INPUT_OFFSET` in the scratch area and records its shape, so that
@@ -82,27 +77,27 @@ export function gsoSegment(ctx: XlatContext, i: number): number {
   const l4Len = segLen - ctx.gsoL4Off;
   let pseudo: number;
   if (b[p]! >> 4 === 4) {
-    v.setUint16(p + 2, segLen);
-    v.setUint16(p + 4, (ipv4.identification(v, src) + i) & 0xffff);
+    v.setUint16(p + ipv4.TOTAL_LENGTH_OFF, segLen);
+    v.setUint16(p + ipv4.IDENTIFICATION_OFF, (ipv4.identification(v, src) + i) & 0xffff);
     ipv4.fixHeaderChecksum(b, v, p);
     pseudo = sumIpv4(ipv4.source(v, p)) + sumIpv4(ipv4.destination(v, p));
   } else {
-    v.setUint16(p + 4, segLen - ipv6.HEADER_LEN);
+    v.setUint16(p + ipv6.PAYLOAD_LENGTH_OFF, segLen - ipv6.HEADER_LEN);
     pseudo = ipv6.sumAddresses(b, p);
   }
   pseudo += l4Len + ctx.gsoProto;
   if (ctx.gsoProto === ipv4.PROTO_TCP) {
-    v.setUint32(l4 + 4, (v.getUint32(src + ctx.gsoL4Off + 4) + from) >>> 0);
-    let fl = b[l4 + 13]!;
-    if (!last) fl &= ~(TCP_FIN | TCP_PSH);
-    if (i > 0) fl &= ~TCP_CWR;
-    b[l4 + 13] = fl;
-    v.setUint16(l4 + 16, 0);
-    v.setUint16(l4 + 16, checksum(b, l4, l4Len, pseudo));
+    v.setUint32(l4 + tcp.SEQUENCE_OFF, (tcp.sequence(v, src + ctx.gsoL4Off) + from) >>> 0);
+    let fl = b[l4 + tcp.FLAGS_OFF]!;
+    if (!last) fl &= ~(tcp.FLAG_FIN | tcp.FLAG_PSH);
+    if (i > 0) fl &= ~tcp.FLAG_CWR;
+    b[l4 + tcp.FLAGS_OFF] = fl;
+    v.setUint16(l4 + tcp.CHECKSUM_OFF, 0);
+    v.setUint16(l4 + tcp.CHECKSUM_OFF, checksum(b, l4, l4Len, pseudo));
   } else {
-    v.setUint16(l4 + 4, l4Len);
-    v.setUint16(l4 + 6, 0);
-    v.setUint16(l4 + 6, checksum(b, l4, l4Len, pseudo) || 0xffff);
+    v.setUint16(l4 + udp.LENGTH_OFF, l4Len);
+    v.setUint16(l4 + udp.CHECKSUM_OFF, 0);
+    v.setUint16(l4 + udp.CHECKSUM_OFF, checksum(b, l4, l4Len, pseudo) || 0xffff);
   }
   return segLen;
 }

@@ -17,7 +17,17 @@ import { adjust, checksum, sumBytes, sumIpv4 } from "../wire/checksum.ts";
 import * as icmp from "../wire/icmp.ts";
 import * as ipv4 from "../wire/ipv4.ts";
 import * as ipv6 from "../wire/ipv6.ts";
-import { DF_THRESHOLD_BYTES, TMP_IDST, TMP_ISRC, TMP_SRC, type XlatContext } from "./context.ts";
+import * as tcp from "../wire/tcp.ts";
+import { adjustTransportChecksum } from "../wire/transport.ts";
+import * as udp from "../wire/udp.ts";
+import {
+  DF_THRESHOLD_BYTES,
+  HEADER_GROWTH,
+  TMP_IDST,
+  TMP_ISRC,
+  TMP_SRC,
+  type XlatContext,
+} from "./context.ts";
 import { Drop } from "./drop.ts";
 import { reserve } from "./emit.ts";
 import { MAX_ICMP4_ERROR, MAX_ICMP6_ERROR } from "./icmp_gen.ts";
@@ -101,23 +111,23 @@ export function icmp4ErrorTo6(
   const icmpLen = total - ihl;
   if (checksum(b, ic, icmpLen, 0) !== 0) return -Drop.ICMP_BAD_CHECKSUM;
   const type = b[ic]!;
-  const code = b[ic + 1]!;
+  const code = b[ic + icmp.CODE_OFF]!;
   const mapped = V4_TO_V6_TYPE_CODE[type * 256 + code]!;
   if (mapped < 0) return -Drop.ICMP_UNTRANSLATABLE;
   const type6 = mapped >> 8;
   let rest6 = 0;
   if (type === icmp.V4_PARAM_PROBLEM) {
-    rest6 = V4_TO_V6_POINTER[b[ic + 4]!]!;
+    rest6 = V4_TO_V6_POINTER[b[ic + icmp.V4_POINTER_OFF]!]!;
     if (rest6 < 0) return -Drop.ICMP_UNTRANSLATABLE;
   } else if (type === icmp.V4_DEST_UNREACH && code === icmp.V4_CODE_PROTO_UNREACH) {
-    rest6 = 6; // pointer to the IPv6 Next Header field
+    rest6 = ipv6.NEXT_HEADER_OFF; // pointer to the IPv6 Next Header field
   }
 
   // The quoted packet, and an RFC 4884 extension after it.
   const in4 = ic + icmp.HEADER_LEN;
   let origLen = end - in4;
   let extOff = end;
-  const lenAttr = icmp.v4HasLength(type) ? b[ic + 5]! : 0;
+  const lenAttr = icmp.v4HasLength(type) ? b[ic + icmp.V4_LENGTH_OFF]! : 0;
   if (lenAttr !== 0 && lenAttr * 4 <= origLen) {
     origLen = lenAttr * 4;
     extOff = in4 + origLen;
@@ -199,37 +209,37 @@ export function icmp4ErrorTo6(
     const ip = i6 + inner6Hdr;
     const oldSum = sumIpv4(isrc) + sumIpv4(idst);
     const newSum = sumBytes(b, TMP_ISRC, 32, 0);
-    if (iproto === ipv4.PROTO_TCP && copyLen >= 18) {
-      v.setUint16(ip + 16, adjust(v.getUint16(ip + 16), oldSum, newSum));
-    } else if (iproto === ipv4.PROTO_UDP && copyLen >= 8) {
-      const cs = v.getUint16(ip + 6);
-      if (cs !== 0) v.setUint16(ip + 6, adjust(cs, oldSum, newSum) || 0xffff);
-    } else if (iproto === ipv4.PROTO_ICMP && copyLen >= 4) {
+    if (
+      (iproto === ipv4.PROTO_TCP && copyLen >= tcp.CHECKSUM_END) ||
+      (iproto === ipv4.PROTO_UDP && copyLen >= udp.HEADER_LEN)
+    ) {
+      adjustTransportChecksum(v, ip, iproto, oldSum, newSum, false);
+    } else if (iproto === ipv4.PROTO_ICMP && copyLen >= icmp.REST_OFF) {
       const word = v.getUint16(ip);
       const newWord = V4_TO_V6_TYPE_CODE[word]!;
       if (newWord >= 0) {
         const cs = adjust(
-          v.getUint16(ip + 2),
+          v.getUint16(ip + icmp.CHECKSUM_OFF),
           word,
           newSum + (itotal - iihl) + ipv6.NH_ICMPV6 + newWord,
         );
         v.setUint16(ip, newWord);
-        v.setUint16(ip + 2, cs);
+        v.setUint16(ip + icmp.CHECKSUM_OFF, cs);
       }
     }
   }
 
   // Outer ICMPv6 header.
   v.setUint16(ic6, mapped);
-  v.setUint16(ic6 + 2, 0);
+  v.setUint16(ic6 + icmp.CHECKSUM_OFF, 0);
   if (type6 === icmp.V6_PACKET_TOO_BIG) {
-    let mtu4 = v.getUint16(ic + 6);
+    let mtu4 = v.getUint16(ic + icmp.V4_NEXT_MTU_OFF);
     if (mtu4 === 0) mtu4 = plateauBelow(itotal);
-    const grow = ifrag ? 28 : 20;
+    const grow = ifrag ? HEADER_GROWTH + ipv6.FRAGMENT_LEN : HEADER_GROWTH;
     rest6 = Math.max(ipv6.MIN_MTU, Math.min(mtu4 + grow, s.mtu6, s.mtu4 + grow));
   }
-  v.setUint32(ic6 + 4, rest6 >>> 0);
-  if (hasLen6 && ext) v.setUint8(ic6 + 4, padded >> 3);
+  v.setUint32(ic6 + icmp.REST_OFF, rest6 >>> 0);
+  if (hasLen6 && ext) v.setUint8(ic6 + icmp.V6_LENGTH_OFF, padded >> 3);
 
   // Outer IPv6 header.
   const ttl = ipv4.ttl(v, off);
@@ -243,7 +253,7 @@ export function icmp4ErrorTo6(
   );
   b.copyWithin(out + ipv6.SOURCE_OFF, TMP_SRC, TMP_SRC + 32);
   const pseudo = ipv6.sumAddresses(b, out) + icmpLen6 + ipv6.NH_ICMPV6;
-  v.setUint16(ic6 + 2, checksum(b, ic6, icmpLen6, pseudo));
+  v.setUint16(ic6 + icmp.CHECKSUM_OFF, checksum(b, ic6, icmpLen6, pseudo));
   return out;
 }
 
@@ -277,13 +287,13 @@ export function icmp6ErrorTo4(
   const pseudo = ipv6.sumAddresses(b, off) + icmpLen + ipv6.NH_ICMPV6;
   if (checksum(b, ic, icmpLen, pseudo) !== 0) return -Drop.ICMP_BAD_CHECKSUM;
   const type = b[ic]!;
-  const code = b[ic + 1]!;
+  const code = b[ic + icmp.CODE_OFF]!;
   const mapped = V6_TO_V4_TYPE_CODE[type * 256 + code]!;
   if (mapped < 0) return -Drop.ICMP_UNTRANSLATABLE;
   const type4 = mapped >> 8;
   let rest4 = 0;
   if (type === icmp.V6_PARAM_PROBLEM && code === 0) {
-    const ptr = v.getUint32(ic + 4);
+    const ptr = v.getUint32(ic + icmp.V6_MTU_POINTER_OFF);
     const p4 = ptr < 256 ? V6_TO_V4_POINTER[ptr]! : -1;
     if (p4 < 0) return -Drop.ICMP_UNTRANSLATABLE;
     rest4 = p4 << 24;
@@ -292,7 +302,7 @@ export function icmp6ErrorTo4(
   const in6 = ic + icmp.HEADER_LEN;
   let origLen = end - in6;
   let extOff = end;
-  const lenAttr = icmp.v6HasLength(type) ? b[ic + 4]! : 0;
+  const lenAttr = icmp.v6HasLength(type) ? b[ic + icmp.V6_LENGTH_OFF]! : 0;
   if (lenAttr !== 0 && lenAttr * 8 <= origLen) {
     origLen = lenAttr * 8;
     extOff = in6 + origLen;
@@ -309,8 +319,8 @@ export function icmp6ErrorTo4(
   for (let i = 0;; i++) {
     if (i > 8) return -Drop.ICMP_BAD_INNER;
     if (inh === ipv6.NH_HOP_BY_HOP || inh === ipv6.NH_DEST_OPTS || inh === ipv6.NH_ROUTING) {
-      if (p + 8 > qend) return -Drop.ICMP_BAD_INNER;
-      const hlen = (b[p + 1]! + 1) << 3;
+      if (p + ipv6.EXT_MIN_LEN > qend) return -Drop.ICMP_BAD_INNER;
+      const hlen = ipv6.extLength(b, p);
       if (p + hlen > qend) return -Drop.ICMP_BAD_INNER;
       inh = b[p]!;
       p += hlen;
@@ -332,10 +342,10 @@ export function icmp6ErrorTo4(
   let ifragWord = 0;
   let iid = 0;
   if (ifragOff >= 0) {
-    const w = v.getUint16(ifragOff + 2);
-    ifirst = (w & 0xfff8) === 0;
-    ifragWord = ((w & 1) !== 0 ? ipv4.FLAG_MF : 0) | (w >> 3);
-    iid = v.getUint32(ifragOff + 4) & 0xffff;
+    const offsetBytes = ipv6.fragmentOffsetBytes(v, ifragOff);
+    ifirst = offsetBytes === 0;
+    ifragWord = (ipv6.fragmentMore(v, ifragOff) !== 0 ? ipv4.FLAG_MF : 0) | (offsetBytes >> 3);
+    iid = ipv6.fragmentId(v, ifragOff) & 0xffff;
   }
   if (inh === ipv6.NH_ICMPV6 && ifirst && ipl > 0) {
     const it = b[p]!;
@@ -396,36 +406,40 @@ export function icmp6ErrorTo4(
     const ip = i4 + ipv4.HEADER_LEN;
     const oldSum = ipv6.sumAddresses(b, in6);
     const newSum = sumIpv4(isrc4) + sumIpv4(idst4);
-    if (inh === ipv4.PROTO_TCP && copyLen >= 18) {
-      v.setUint16(ip + 16, adjust(v.getUint16(ip + 16), oldSum, newSum));
-    } else if (inh === ipv4.PROTO_UDP && copyLen >= 8) {
-      const cs = v.getUint16(ip + 6);
-      if (cs !== 0) v.setUint16(ip + 6, adjust(cs, oldSum, newSum) || 0xffff);
-    } else if (inh === ipv6.NH_ICMPV6 && copyLen >= 4) {
+    if (
+      (inh === ipv4.PROTO_TCP && copyLen >= tcp.CHECKSUM_END) ||
+      (inh === ipv4.PROTO_UDP && copyLen >= udp.HEADER_LEN)
+    ) {
+      adjustTransportChecksum(v, ip, inh, oldSum, newSum, false);
+    } else if (inh === ipv6.NH_ICMPV6 && copyLen >= icmp.REST_OFF) {
       const word = v.getUint16(ip);
       const newWord = V6_TO_V4_TYPE_CODE[word]!;
       if (newWord >= 0) {
         const cs = adjust(
-          v.getUint16(ip + 2),
+          v.getUint16(ip + icmp.CHECKSUM_OFF),
           oldSum + upperLen + ipv6.NH_ICMPV6 + word,
           newWord,
         );
         v.setUint16(ip, newWord);
-        v.setUint16(ip + 2, cs);
+        v.setUint16(ip + icmp.CHECKSUM_OFF, cs);
       }
     }
   }
 
   v.setUint16(ic4, mapped);
-  v.setUint16(ic4 + 2, 0);
+  v.setUint16(ic4 + icmp.CHECKSUM_OFF, 0);
   if (type === icmp.V6_PACKET_TOO_BIG) {
-    const shrink = ifragOff >= 0 ? 28 : 20;
-    const mtu = Math.min(v.getUint32(ic + 4) - shrink, s.mtu4, s.mtu6 - shrink);
+    const shrink = ifragOff >= 0 ? HEADER_GROWTH + ipv6.FRAGMENT_LEN : HEADER_GROWTH;
+    const mtu = Math.min(
+      v.getUint32(ic + icmp.V6_MTU_POINTER_OFF) - shrink,
+      s.mtu4,
+      s.mtu6 - shrink,
+    );
     rest4 = Math.max(0, Math.min(0xffff, mtu));
   }
-  v.setUint32(ic4 + 4, rest4 >>> 0);
-  if (hasLen4 && ext) v.setUint8(ic4 + 5, padded >> 2);
-  v.setUint16(ic4 + 2, checksum(b, ic4, icmpLen4, 0));
+  v.setUint32(ic4 + icmp.REST_OFF, rest4 >>> 0);
+  if (hasLen4 && ext) v.setUint8(ic4 + icmp.V4_LENGTH_OFF, padded >> 2);
+  v.setUint16(ic4 + icmp.CHECKSUM_OFF, checksum(b, ic4, icmpLen4, 0));
 
   ipv4.writeHeader(
     b,

@@ -105,11 +105,11 @@ export function sendIcmp4Error(
   );
   const i = out + ipv4.HEADER_LEN;
   v.setUint8(i, type);
-  v.setUint8(i + 1, code);
-  v.setUint16(i + 2, 0);
-  v.setUint32(i + 4, rest >>> 0);
+  v.setUint8(i + icmp.CODE_OFF, code);
+  v.setUint16(i + icmp.CHECKSUM_OFF, 0);
+  v.setUint32(i + icmp.REST_OFF, rest >>> 0);
   b.copyWithin(i + icmp.HEADER_LEN, pktOff, pktOff + quote);
-  v.setUint16(i + 2, checksum(b, i, icmp.HEADER_LEN + quote, 0));
+  v.setUint16(i + icmp.CHECKSUM_OFF, checksum(b, i, icmp.HEADER_LEN + quote, 0));
   ctx.counters[Stat.ICMP_ERRORS_SENT]!++;
   return emit(ctx, out, total);
 }
@@ -156,12 +156,12 @@ export function sendIcmp6Error(
   b.copyWithin(out + ipv6.DESTINATION_OFF, pktOff + ipv6.SOURCE_OFF, pktOff + ipv6.SOURCE_OFF + 16);
   const i = out + ipv6.HEADER_LEN;
   v.setUint8(i, type);
-  v.setUint8(i + 1, code);
-  v.setUint16(i + 2, 0);
-  v.setUint32(i + 4, rest >>> 0);
+  v.setUint8(i + icmp.CODE_OFF, code);
+  v.setUint16(i + icmp.CHECKSUM_OFF, 0);
+  v.setUint32(i + icmp.REST_OFF, rest >>> 0);
   b.copyWithin(i + icmp.HEADER_LEN, pktOff, pktOff + quote);
   const pseudo = ipv6.sumAddresses(b, out) + icmpLen + ipv6.NH_ICMPV6;
-  v.setUint16(i + 2, checksum(b, i, icmpLen, pseudo));
+  v.setUint16(i + icmp.CHECKSUM_OFF, checksum(b, i, icmpLen, pseudo));
   ctx.counters[Stat.ICMP_ERRORS_SENT]!++;
   return emit(ctx, out, ipv6.HEADER_LEN + icmpLen);
 }
@@ -199,8 +199,8 @@ export function echoReply4(ctx: XlatContext, off: number, ihl: number, len: numb
   const i = out + ipv4.HEADER_LEN;
   b.copyWithin(i, off + ihl, off + len);
   v.setUint8(i, icmp.V4_ECHO_REPLY);
-  v.setUint16(i + 2, 0);
-  v.setUint16(i + 2, checksum(b, i, icmpLen, 0));
+  v.setUint16(i + icmp.CHECKSUM_OFF, 0);
+  v.setUint16(i + icmp.CHECKSUM_OFF, checksum(b, i, icmpLen, 0));
   ctx.counters[Stat.ECHO_REPLIES]!++;
   return emit(ctx, out, total);
 }
@@ -230,9 +230,9 @@ export function echoReply6(ctx: XlatContext, off: number, l4Off: number, end: nu
   const i = out + ipv6.HEADER_LEN;
   b.copyWithin(i, l4Off, end);
   v.setUint8(i, icmp.V6_ECHO_REPLY);
-  v.setUint16(i + 2, 0);
+  v.setUint16(i + icmp.CHECKSUM_OFF, 0);
   const sum = ipv6.sumAddresses(b, out) + icmpLen + ipv6.NH_ICMPV6;
-  v.setUint16(i + 2, checksum(b, i, icmpLen, sum));
+  v.setUint16(i + icmp.CHECKSUM_OFF, checksum(b, i, icmpLen, sum));
   ctx.counters[Stat.ECHO_REPLIES]!++;
   return emit(ctx, out, ipv6.HEADER_LEN + icmpLen);
 }

@@ -27,6 +27,8 @@
 
 import * as ipv4 from "../wire/ipv4.ts";
 import * as ipv6 from "../wire/ipv6.ts";
+import * as tcp from "../wire/tcp.ts";
+import * as udp from "../wire/udp.ts";
 import * as virtio from "../wire/virtio.ts";
 import { INPUT_OFFSET, VNET_IN_OFFSET, VNET_OUT_OFFSET, type XlatContext } from "./context.ts";
 import { Drop, Stat } from "./drop.ts";
@@ -122,23 +124,23 @@ export function offloadInput(ctx: XlatContext, len: number): number {
   }
 
   // The transport header a GSO type implies, and the first segment's size.
-  let tcp = proto === ipv4.PROTO_TCP;
+  let isTcp = proto === ipv4.PROTO_TCP;
   let headerLen = 0;
   if (gso) {
     if (ipLen !== len) return bad(ctx); // the kernel sends a super-packet, nothing after it
-    tcp = base !== virtio.GSO_UDP_L4;
-    if (csumOff !== (tcp ? virtio.TCP_CSUM_OFFSET : virtio.UDP_CSUM_OFFSET)) return bad(ctx);
-    if (start + (tcp ? 20 : 8) > len) return bad(ctx);
-    const thlen = tcp ? (b[p + start + 12]! >> 4) << 2 : 8;
-    if (thlen < (tcp ? 20 : 8)) return bad(ctx);
+    isTcp = base !== virtio.GSO_UDP_L4;
+    if (csumOff !== (isTcp ? virtio.TCP_CSUM_OFFSET : virtio.UDP_CSUM_OFFSET)) return bad(ctx);
+    if (start + (isTcp ? tcp.HEADER_LEN : udp.HEADER_LEN) > len) return bad(ctx);
+    const thlen = isTcp ? tcp.headerLength(b, p + start) : udp.HEADER_LEN;
+    if (thlen < (isTcp ? tcp.HEADER_LEN : udp.HEADER_LEN)) return bad(ctx);
     headerLen = start + thlen;
     if (headerLen > len) return bad(ctx);
     const payload = len - headerLen;
     if (payload > segBytes) ctx.gsoExtra = payload - segBytes;
   }
-  const wholeProto = tcp ? ipv4.PROTO_TCP : ipv4.PROTO_UDP;
+  const wholeProto = isTcp ? ipv4.PROTO_TCP : ipv4.PROTO_UDP;
   let whole = routable && start === l4Off && proto === wholeProto && ipLen === len &&
-    csumOff === (tcp ? virtio.TCP_CSUM_OFFSET : virtio.UDP_CSUM_OFFSET) &&
+    csumOff === (isTcp ? virtio.TCP_CSUM_OFFSET : virtio.UDP_CSUM_OFFSET) &&
     (proto === ipv4.PROTO_TCP || proto === ipv4.PROTO_UDP);
   if (whole) {
     // The first segment, translated, must go out without fragments or ICMP errors.
@@ -159,7 +161,7 @@ export function offloadInput(ctx: XlatContext, len: number): number {
   }
   ctx.gsoExtra = 0;
   if (!gso) return complete(ctx, start, fieldAt, len);
-  gsoPrepare(ctx, len, start, headerLen, tcp ? ipv4.PROTO_TCP : ipv4.PROTO_UDP, segBytes);
+  gsoPrepare(ctx, len, start, headerLen, isTcp ? ipv4.PROTO_TCP : ipv4.PROTO_UDP, segBytes);
   ctx.counters[Stat.GSO_SEGMENTED]!++;
   return OFFLOAD_SEGMENT;
 }
@@ -182,14 +184,14 @@ export function finishWhole(ctx: XlatContext): number {
   for (let i = 0; i < ctx.emitted; i++) {
     const off = ctx.emitOffset[i]!;
     const four = b[off]! >> 4 === 4;
-    const proto = four ? b[off + 9]! : b[off + 6]!;
+    const proto = four ? b[off + ipv4.PROTOCOL_OFF]! : b[off + ipv6.NEXT_HEADER_OFF]!;
     if (proto !== ipv4.PROTO_TCP && proto !== ipv4.PROTO_UDP) continue;
     const l4 = four ? ipv4.HEADER_LEN : ipv6.HEADER_LEN;
-    const tcp = proto === ipv4.PROTO_TCP;
-    const thlen = tcp ? (b[off + l4 + 12]! >> 4) << 2 : 8;
+    const isTcp = proto === ipv4.PROTO_TCP;
+    const thlen = isTcp ? tcp.headerLength(b, off + l4) : udp.HEADER_LEN;
     let outType = virtio.GSO_NONE;
     if (type !== virtio.GSO_NONE) {
-      if (!tcp) outType = virtio.GSO_UDP_L4;
+      if (!isTcp) outType = virtio.GSO_UDP_L4;
       else outType = (four ? virtio.GSO_TCPV4 : virtio.GSO_TCPV6) | (type & virtio.GSO_ECN);
       ctx.counters[Stat.GSO_TRANSLATED]!++;
     } else {
@@ -203,7 +205,7 @@ export function finishWhole(ctx: XlatContext): number {
       l4 + thlen,
       outType === virtio.GSO_NONE ? 0 : virtio.gsoSize(v, h),
       l4,
-      tcp ? virtio.TCP_CSUM_OFFSET : virtio.UDP_CSUM_OFFSET,
+      isTcp ? virtio.TCP_CSUM_OFFSET : virtio.UDP_CSUM_OFFSET,
     );
     return i;
   }

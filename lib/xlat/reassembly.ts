@@ -284,8 +284,8 @@ export function reassemble4(ctx: XlatContext, off: number, ihl: number, total: n
   const len = ipv4.HEADER_LEN + ctx.slotTotal[slot]!;
   freeSlot(ctx, slot);
   v.setUint8(base, 0x45);
-  v.setUint16(base + 2, len);
-  v.setUint16(base + 6, 0);
+  v.setUint16(base + ipv4.TOTAL_LENGTH_OFF, len);
+  v.setUint16(base + ipv4.FLAGS_OFFSET_OFF, 0);
   ipv4.fixHeaderChecksum(ctx.mem, v, base);
   ctx.reassembledLen = len;
   return base;
@@ -314,24 +314,31 @@ export function reassemble6(
   expireReassembly(ctx);
   const kb = ctx.reassemblySlots * 10;
   for (let j = 0; j < 8; j++) ctx.slotKey[kb + j] = v.getUint32(off + ipv6.SOURCE_OFF + j * 4);
-  ctx.slotKey[kb + 8] = v.getUint32(fragOff + 4);
-  ctx.slotKey[kb + 9] = ctx.mem[fragOff]!;
+  ctx.slotKey[kb + 8] = ipv6.fragmentId(v, fragOff);
+  ctx.slotKey[kb + 9] = ctx.mem[fragOff + ipv6.FRAG_NEXT_HEADER_OFF]!;
   const slot = findSlot(ctx, 6, 10);
   if (slot < 0) return -Drop.REASSEMBLY_FULL;
-  const w = v.getUint16(fragOff + 2);
-  const offsetBytes = w & 0xfff8;
+  const offsetBytes = ipv6.fragmentOffsetBytes(v, fragOff);
   const base = slotBase(slot);
   if (offsetBytes === 0) {
     ctx.mem.copyWithin(base, off, off + ipv6.HEADER_LEN);
     ctx.slotHeaderLen[slot] = ipv6.HEADER_LEN;
   }
-  const r = store(ctx, slot, ipv6.HEADER_LEN, dataOff, dataLen, offsetBytes, (w & 1) !== 0);
+  const r = store(
+    ctx,
+    slot,
+    ipv6.HEADER_LEN,
+    dataOff,
+    dataLen,
+    offsetBytes,
+    ipv6.fragmentMore(v, fragOff) !== 0,
+  );
   if (r < 0) return r;
   if (r === 0) return -Drop.REASSEMBLY_HELD;
   const payload = ctx.slotTotal[slot]!;
   freeSlot(ctx, slot);
-  v.setUint16(base + 4, payload);
-  v.setUint8(base + 6, ctx.slotKey[slot * 10 + 9]!);
+  v.setUint16(base + ipv6.PAYLOAD_LENGTH_OFF, payload);
+  v.setUint8(base + ipv6.NEXT_HEADER_OFF, ctx.slotKey[slot * 10 + 9]!);
   ctx.reassembledLen = ipv6.HEADER_LEN + payload;
   return base;
 }
