@@ -5,7 +5,8 @@
  *
  * The hash table holds entry numbers only (`EMPTY` = −1 in a free cell); the keys live in the
  * caller's arrays: entry `e`'s words at `keys[4e .. 4e+3]` and its tag at `tags[e]` (no tags
- * array: every tag is 0). Linear probing, backward-shift deletion (no tombstones), load factor
+ * array: every tag is 0). A table of one-word keys (IPv4 prefixes: words 1..3 are 0) hashes only
+ * the first word, which is cheaper on the per-packet IPv4 lookups. Linear probing, backward-shift deletion (no tombstones), load factor
  * at most 1/2 by the callers' sizing. Cells are written with `Atomics.store`, so lock-free
  * readers in other threads see whole entry numbers; a reader racing a deletion may miss an
  * entry for an instant (the lease table repeats the search under its lock before creating).
@@ -15,7 +16,7 @@
  * @module
  */
 
-import { hashWords } from "./words.ts";
+import { hashWords, mix32 } from "./words.ts";
 
 /** A hash cell holding no entry. */
 export const EMPTY: number = -1;
@@ -29,6 +30,7 @@ export class WordHash {
   readonly #mask: number;
   readonly #keys: Uint32Array;
   readonly #tags: Uint8Array | null;
+  readonly #oneWord: boolean;
 
   /**
    * Views a hash table.
@@ -37,12 +39,14 @@ export class WordHash {
    *   one with {@link WordHash.clear}.
    * @param keys Four key words per entry.
    * @param tags A tag per entry, or null when every tag is 0.
+   * @param oneWord Whether key words 1..3 are always 0 (then only word 0 is hashed).
    */
-  constructor(cells: Int32Array, keys: Uint32Array, tags: Uint8Array | null) {
+  constructor(cells: Int32Array, keys: Uint32Array, tags: Uint8Array | null, oneWord: boolean) {
     this.#cells = cells;
     this.#mask = cells.length - 1;
     this.#keys = keys;
     this.#tags = tags;
+    this.#oneWord = oneWord;
   }
 
   /** Empties the table (a new one, before anyone reads it). */
@@ -64,7 +68,7 @@ export class WordHash {
     const cells = this.#cells;
     const keys = this.#keys;
     const mask = this.#mask;
-    for (let i = hashWords(w0, w1, w2, w3, tag) & mask;; i = (i + 1) & mask) {
+    for (let i = this.#hash(w0, w1, w2, w3, tag) & mask;; i = (i + 1) & mask) {
       const e = cells[i]!;
       if (e === EMPTY) return -1;
       const b = 4 * e;
@@ -74,6 +78,26 @@ export class WordHash {
       ) {
         return e;
       }
+    }
+  }
+
+  /**
+   * {@link WordHash.find} for a table of one-word keys (made with `oneWord`): words 1..3 are
+   * 0 and not compared. Allocation-free (hot path).
+   *
+   * @param w0 Key word 0 (uint32).
+   * @param tag The tag.
+   * @returns The entry number, or −1.
+   */
+  find1(w0: number, tag: number): number {
+    const cells = this.#cells;
+    const keys = this.#keys;
+    const tags = this.#tags!;
+    const mask = this.#mask;
+    for (let i = mix32(w0 ^ Math.imul(tag + 1, 0x9e3779b1)) & mask;; i = (i + 1) & mask) {
+      const e = cells[i]!;
+      if (e === EMPTY) return -1;
+      if (keys[4 * e] === w0 && tags[e] === tag) return e;
     }
   }
 
@@ -124,6 +148,12 @@ export class WordHash {
     const keys = this.#keys;
     const b = 4 * e;
     const tag = this.#tags === null ? 0 : this.#tags[e]!;
-    return hashWords(keys[b]!, keys[b + 1]!, keys[b + 2]!, keys[b + 3]!, tag) & this.#mask;
+    return this.#hash(keys[b]!, keys[b + 1]!, keys[b + 2]!, keys[b + 3]!, tag) & this.#mask;
+  }
+
+  /** The hash of a key. */
+  #hash(w0: number, w1: number, w2: number, w3: number, tag: number): number {
+    if (this.#oneWord) return mix32(w0 ^ Math.imul(tag + 1, 0x9e3779b1));
+    return hashWords(w0, w1, w2, w3, tag);
   }
 }

@@ -116,7 +116,7 @@ export class LeaseSlots {
     this.v6 = v.v6;
     this.last = v.last;
     this.flags = v.flags;
-    this.hash = new WordHash(v.hash, v.v6, null);
+    this.hash = new WordHash(v.hash, v.v6, null, false);
     this.ring = new EventRing(v.h, v.hu, v.ring);
     this.limits = limits;
     this.#used = v.used;

@@ -139,12 +139,12 @@ export class StaticMapTable {
     const size = ceilPow2(Math.max(8, 2 * n));
     const k4 = new Uint32Array(4 * n);
     for (let e = 0; e < n; e++) k4[4 * e] = this.#a4[e]!;
-    this.#h4 = new WordHash(new Int32Array(size), k4, this.#l4);
-    this.#h6 = new WordHash(new Int32Array(size), this.#a6, this.#l6);
+    this.#h4 = new WordHash(new Int32Array(size), k4, this.#l4, true);
+    this.#h6 = new WordHash(new Int32Array(size), this.#a6, this.#l6, false);
     this.#h4.clear();
     this.#h6.clear();
     for (let e = 0; e < n; e++) {
-      const twin4 = this.#h4.find(k4[4 * e]!, 0, 0, 0, this.#l4[e]!);
+      const twin4 = this.#h4.find1(k4[4 * e]!, this.#l4[e]!);
       if (twin4 !== NONE) {
         throw new RangeError(`staticMaps[${e}]: same IPv4 prefix as staticMaps[${twin4}]`);
       }
@@ -170,7 +170,7 @@ export class StaticMapTable {
     const lens = this.#lens4;
     for (let k = 0; k < lens.length; k++) {
       const len = lens[k]!;
-      const e = this.#h4.find((v4 & wordMask(len, 0)) >>> 0, 0, 0, 0, len);
+      const e = this.#h4.find1((v4 & wordMask(len, 0)) >>> 0, len);
       if (e !== NONE) return e;
     }
     return NONE;
