@@ -14,19 +14,10 @@
  * Decoding checks only the shape; `LeaseTable.restore()` judges each record
  * (addresses, pool, expiry) against the configuration in force.
  *
- * Between the table and the text sit lease WORDS: `LeaseTable.snapshot()` copies each live
- * lease's {@link LEASE_WORDS} numbers under the table's lock into an array it allocated
- * before, and {@link recordsOfWords} formats them as records after the lock is released (text
- * is never made while other threads wait for the lock). `restore()` goes the other way with
- * {@link wordsOfRecord}, outside the lock too.
- *
  * @module
  */
 
-import { formatIpv4, parseIpv4 } from "../addr/ipv4.ts";
-import { formatIpv6, parseIpv6 } from "../addr/ipv6.ts";
 import type { LeaseRecord } from "./types.ts";
-import { readWord, writeWord } from "./words.ts";
 
 /** Value of the file's "format" field. */
 export const LEASE_FILE_FORMAT = "protomask-leases";
@@ -115,55 +106,4 @@ export function decodeLeaseFile(text: string): DecodedLeaseFile {
     problems.push(`${skipped} malformed lease entr${skipped === 1 ? "y" : "ies"} skipped`);
   }
   return { records, savedAtSecs, problem: problems.length === 0 ? null : problems.join("; ") };
-}
-
-/**
- * Numbers per lease in a word snapshot: the IPv4 address, last-seen seconds, then the IPv6
- * host's four big-endian words.
- */
-export const LEASE_WORDS = 6;
-
-/**
- * Formats leases copied as words (see {@link LEASE_WORDS}) as records.
- *
- * @param words The copied words.
- * @param n Leases in them.
- * @returns One record per lease, in order.
- */
-export function recordsOfWords(words: Float64Array, n: number): LeaseRecord[] {
-  const out: LeaseRecord[] = [];
-  const bytes = new Uint8Array(16);
-  for (let i = 0; i < n; i++) {
-    const b = i * LEASE_WORDS;
-    for (let k = 0; k < 4; k++) writeWord(bytes, 4 * k, words[b + 2 + k]!);
-    out.push({ v4: formatIpv4(words[b]!), v6: formatIpv6(bytes), lastSeenSecs: words[b + 1]! });
-  }
-  return out;
-}
-
-/**
- * Parses a record into words (see {@link LEASE_WORDS}; last-seen rounded down), or tells it
- * is unparsable. Judges nothing else: `LeaseTable.restore()` does.
- *
- * @param record A record, possibly not even an object.
- * @param into Receives the words.
- * @param at Where in `into`.
- * @returns true when parsed.
- */
-export function wordsOfRecord(record: LeaseRecord, into: Float64Array, at: number): boolean {
-  if (typeof record !== "object" || record === null) return false;
-  const { v4: v4Text, v6: v6Text, lastSeenSecs } = record as Partial<LeaseRecord>;
-  if (
-    typeof v4Text !== "string" || typeof v6Text !== "string" ||
-    typeof lastSeenSecs !== "number" || !Number.isFinite(lastSeenSecs) || lastSeenSecs < 0
-  ) {
-    return false;
-  }
-  const v4 = parseIpv4(v4Text);
-  const v6 = parseIpv6(v6Text);
-  if (v4 === null || v6 === null) return false;
-  into[at] = v4;
-  into[at + 1] = Math.floor(lastSeenSecs);
-  for (let k = 0; k < 4; k++) into[at + 2 + k] = readWord(v6, 4 * k);
-  return true;
 }

@@ -2,8 +2,9 @@
  * The pool slots of a lease table and everything done to them under its spin lock: the lock
  * itself, slot ⇄ IPv4 address, the IPv6 → slot hash, taking the lowest free slot, occupying
  * and freeing slots (keeping the abuse limits' counts and the event ring in step), reclaiming
- * expired leases, and the two halves of persistence that touch slots (copying live leases as
- * words, putting parsed words back). ./table.ts builds the public API on it.
+ * expired leases, and the allocating path with the lossless ring's back-pressure (it releases
+ * the lock to wait for a drain). ./snapshot.ts copies leases in and out through it;
+ * ./table.ts builds the public API on it.
  *
  * A Worker dying while it holds the lock would stall the others: nothing done under the lock
  * allocates or throws.
@@ -12,7 +13,7 @@
  */
 
 import { NOT_IPV4 } from "../addr/rfc6052.ts";
-import { EV_EXPIRED, EV_RESTORED, EventRing } from "./event_ring.ts";
+import { EV_CREATED, EV_EXPIRED, EV_REFUSED, EventRing } from "./event_ring.ts";
 import { WordHash } from "./hash.ts";
 import {
   FREE,
@@ -35,33 +36,9 @@ import {
   RESERVED,
   U32_MAX,
 } from "./layout.ts";
-import type { LeaseLimits } from "./limits.ts";
-import { LEASE_WORDS } from "./persist.ts";
+import { type LeaseLimits, LIMIT_OK } from "./limits.ts";
 import type { StaticMapTable } from "./static_map.ts";
-import { type LeaseDropReason, RESTORE_FUTURE_SLACK_SECS } from "./types.ts";
-import { writeWord } from "./words.ts";
-
-/** `restore()` verdicts by code: {@link RESTORE_OK} (null), then the drop reasons. */
-export const RESTORE_VERDICTS: readonly (LeaseDropReason | null)[] = [
-  null,
-  "unparsable",
-  "static conflict",
-  "outside pool",
-  "expired",
-  "future-dated",
-  "duplicate v4",
-  "duplicate v6",
-];
-/** `restore()` verdict: restored. */
-export const RESTORE_OK = 0;
-/** `restore()` verdict: unparsable. */
-export const RESTORE_UNPARSABLE = 1;
-const STATIC_CONFLICT = 2;
-const OUTSIDE_POOL = 3;
-const EXPIRED = 4;
-const FUTURE_DATED = 5;
-const DUPLICATE_V4 = 6;
-const DUPLICATE_V6 = 7;
+import { LEASE_REFRESH, MAP_EXHAUSTED } from "./types.ts";
 
 /** The slots of one lease table, over views of its buffer (one instance per thread). */
 export class LeaseSlots {
@@ -309,78 +286,95 @@ export class LeaseSlots {
   }
 
   /**
-   * Copies every live lease as {@link LEASE_WORDS} words, in pool order (lock held).
+   * Marks a slot used in the bitmap (lock held; a restored lease takes its old slot).
    *
-   * @param now Seconds (expired leases are left out).
-   * @param into Room for the words; needs room for every lease held (`H_SIZE`).
-   * @returns Leases copied, or −1 when `into` is too small (nothing copied).
+   * @param slot The slot.
    */
-  copyLive(now: number, into: Float64Array): number {
-    if (this.h[H_SIZE]! * LEASE_WORDS > into.length) return -1;
-    let n = 0;
-    for (let slot = 0; slot < this.slots; slot++) {
-      if (this.flags[slot] !== IN_USE) continue;
-      const last = this.last[slot]!;
-      if (now - last > this.res) continue;
-      const o = n * LEASE_WORDS;
-      into[o] = this.v4OfSlot(slot) >>> 0;
-      into[o + 1] = last;
-      for (let k = 0; k < 4; k++) into[o + 2 + k] = this.v6[4 * slot + k]!;
-      n++;
-    }
-    return n;
-  }
-
-  /**
-   * Judges a parsed record against the configuration, without the lock: static maps, pool,
-   * expiry, future dating.
-   *
-   * @param words The record as words (./persist.ts `wordsOfRecord`).
-   * @param at Where in `words`.
-   * @param now Seconds.
-   * @param scratch 16 bytes to spell the IPv6 host in.
-   * @returns {@link RESTORE_OK} or the reason's code.
-   */
-  judge(words: Float64Array, at: number, now: number, scratch: Uint8Array): number {
-    const v4 = words[at]!;
-    for (let k = 0; k < 4; k++) writeWord(scratch, 4 * k, words[at + 2 + k]!);
-    if (this.statics.covers4(v4) || this.statics.v4For6(scratch, 0) !== NOT_IPV4) {
-      return STATIC_CONFLICT;
-    }
-    if (this.slotOf4(v4) < 0) return OUTSIDE_POOL;
-    const last = words[at + 1]!;
-    if (last > now + RESTORE_FUTURE_SLACK_SECS) return FUTURE_DATED;
-    if (now - last > this.res) return EXPIRED;
-    return RESTORE_OK;
-  }
-
-  /**
-   * Puts a judged record back at its address unless its host or address has a live lease
-   * (an expired one is freed first). Lock held.
-   *
-   * @param words The record as words.
-   * @param at Where in `words`.
-   * @param now Seconds.
-   * @returns {@link RESTORE_OK} or the reason's code.
-   */
-  restoreWords(words: Float64Array, at: number, now: number): number {
-    const v4 = words[at]!;
-    const last = words[at + 1]!;
-    const w0 = words[at + 2]!, w1 = words[at + 3]!, w2 = words[at + 4]!, w3 = words[at + 5]!;
-    const slot = this.slotOf4(v4);
-    const held = this.hash.find(w0, w1, w2, w3, 0);
-    if (held >= 0) {
-      if (now - this.last[held]! <= this.res) return DUPLICATE_V6;
-      this.free(held, now);
-    }
-    if (this.flags[slot] === IN_USE) {
-      if (now - this.last[slot]! <= this.res) return DUPLICATE_V4;
-      this.free(slot, now);
-    }
+  markUsed(slot: number): void {
     const wi = slot >>> 5;
     this.#used[wi] = this.#used[wi]! | (1 << (slot & 31));
-    this.occupy(slot, w0, w1, w2, w3, last);
-    this.ring.emit(EV_RESTORED, slot, v4, now, w0, w1, w2, w3);
-    return RESTORE_OK;
+  }
+
+  /**
+   * The allocating slow path of `LeaseTable.v4For6` (the lock not held). In lossless mode, when the event ring has no room
+   * for the lease's record (and for the expiry of the host's own expired lease), it waits for
+   * the main thread to drain — at most `eventWaitMs` in 1 ms steps, the lock released — and
+   * refuses the lease after that; until the next drain, further allocations that find no room
+   * are refused without waiting (a stalled main thread costs a Worker one wait, not one per
+   * new host).
+   *
+   * @param w0 IPv6 host, word 0.
+   * @param w1 Word 1.
+   * @param w2 Word 2.
+   * @param w3 Word 3.
+   * @param now Seconds (uint32).
+   * @param flags `LEASE_REFRESH` to refresh a lease another thread has just created.
+   * @returns As `LeaseTable.v4For6`.
+   */
+  allocate(w0: number, w1: number, w2: number, w3: number, now: number, flags: number): number {
+    const ring = this.ring;
+    const lossless = ring.waitMs > 0;
+    for (let waited = 0;; waited++) {
+      this.lock();
+      // Another thread may have created the lease since the lock-free lookup.
+      const slot = this.hash.find(w0, w1, w2, w3, 0);
+      if (slot >= 0) {
+        const last = this.last[slot]!;
+        if (now - last <= this.res) {
+          if ((flags & LEASE_REFRESH) !== 0 && now > last) Atomics.store(this.last, slot, now);
+          this.unlock();
+          return this.v4OfSlot(slot);
+        }
+      }
+      const need = slot >= 0 ? 2 : 1; // the host's expired lease, then its new one
+      const room = lossless ? ring.roomBeyond(0) : need;
+      if (room >= need) return this.#allocateLocked(slot, w0, w1, w2, w3, now);
+      // Lossless mode and no room: unless the pool is exhausted anyway, wait for a drain.
+      if (slot < 0 && this.h[H_SIZE]! >= this.h[H_LEASABLE]! && now < this.hu[H_NEXT_CHECK]!) {
+        // No record unless below half; EV_WHY: why (MAP_EXHAUSTED - NOT_IPV4).
+        ring.emit(EV_REFUSED, 1, 1, now, w0, w1, w2, w3);
+        this.unlock();
+        return MAP_EXHAUSTED;
+      }
+      const read = ring.readCursor;
+      this.unlock();
+      if (!ring.awaitDrain(waited, read)) return MAP_EXHAUSTED;
+    }
+  }
+
+  /**
+   * Creates the lease with the lock held and room in the ring for its record (and for the
+   * expiry of `expired`, the host's own expired slot, when not -1); releases the lock.
+   */
+  #allocateLocked(
+    expired: number,
+    w0: number,
+    w1: number,
+    w2: number,
+    w3: number,
+    now: number,
+  ): number {
+    if (expired >= 0) this.free(expired, now);
+    if (now >= this.hu[H_NEXT_CHECK]!) this.reclaim(now, this.ring.roomBeyond(1));
+    // The abuse limits (./limits.ts), only here: on the way to a new lease.
+    const limit = this.limits.check(w0, w1, w2, w3, now);
+    if (limit !== LIMIT_OK) {
+      this.ring.emit(EV_REFUSED, 1, limit, now, w0, w1, w2, w3);
+      this.unlock();
+      return NOT_IPV4 + limit;
+    }
+    const fresh = this.takeFree();
+    if (fresh < 0) {
+      // EV_COUNT: refusals in the record; EV_WHY: why (MAP_EXHAUSTED - NOT_IPV4).
+      this.ring.emit(EV_REFUSED, 1, 1, now, w0, w1, w2, w3);
+      this.unlock();
+      return MAP_EXHAUSTED;
+    }
+    this.occupy(fresh, w0, w1, w2, w3, now);
+    this.limits.created(now);
+    const v4 = this.v4OfSlot(fresh);
+    this.ring.emit(EV_CREATED, fresh, v4, now, w0, w1, w2, w3);
+    this.unlock();
+    return v4;
   }
 }

@@ -38,12 +38,11 @@
  */
 
 import { NOT_IPV4 } from "../addr/rfc6052.ts";
-import { decodeEvents, EV_CELLS, EV_CREATED, EV_REFUSED } from "./event_ring.ts";
+import { decodeEvents, EV_CELLS } from "./event_ring.ts";
 import {
   checkEventWait,
   checkReservation,
   H_LEASABLE,
-  H_NEXT_CHECK,
   H_SIZE,
   IN_USE,
   layoutFor,
@@ -51,9 +50,9 @@ import {
   ringSizeOf,
   viewsOf,
 } from "./layout.ts";
-import { checkLimitOptions, LeaseLimits, LIMIT_OK, NO_LEASE_LIMITS } from "./limits.ts";
-import { LEASE_WORDS, recordsOfWords, wordsOfRecord } from "./persist.ts";
-import { LeaseSlots, RESTORE_OK, RESTORE_UNPARSABLE, RESTORE_VERDICTS } from "./slots.ts";
+import { checkLimitOptions, LeaseLimits, NO_LEASE_LIMITS } from "./limits.ts";
+import { restoreLeases, snapshotLeases } from "./snapshot.ts";
+import { LeaseSlots } from "./slots.ts";
 import { StaticMapTable } from "./static_map.ts";
 import {
   LEASE_ALLOCATE,
@@ -62,7 +61,6 @@ import {
   type LeaseLookup,
   type LeaseRecord,
   type LeaseTableOptions,
-  MAP_EXHAUSTED,
   MAP_NONE,
   type RestoreResult,
 } from "./types.ts";
@@ -309,7 +307,7 @@ export class LeaseTable implements LeaseLookup {
       }
     }
     if ((flags & LEASE_ALLOCATE) === 0) return MAP_NONE;
-    return this.#allocate(w0, w1, w2, w3, now, flags);
+    return this.#s.allocate(w0, w1, w2, w3, now, flags);
   }
 
   /**
@@ -403,17 +401,7 @@ export class LeaseTable implements LeaseLookup {
    * @returns One record per live lease.
    */
   snapshot(nowSecs: number): LeaseRecord[] {
-    const now = nowSecs >>> 0;
-    const s = this.#s;
-    // Words are copied under the lock into room allocated before it; text is made after.
-    for (;;) {
-      const words = new Float64Array(LEASE_WORDS * Atomics.load(s.h, H_SIZE));
-      s.lock();
-      const n = s.copyLive(now, words);
-      s.unlock();
-      if (n >= 0) return recordsOfWords(words, n);
-      // More leases were created since the room was measured: measure again.
-    }
+    return snapshotLeases(this.#s, nowSecs >>> 0);
   }
 
   /**
@@ -431,35 +419,7 @@ export class LeaseTable implements LeaseLookup {
    * @returns The number restored and the dropped records with reasons.
    */
   restore(records: readonly LeaseRecord[], nowSecs: number): RestoreResult {
-    const now = nowSecs >>> 0;
-    const s = this.#s;
-    const n = records.length;
-    // Parsed and judged against the configuration without the lock; only the duplicate
-    // checks and the writes need it.
-    const words = new Float64Array(LEASE_WORDS * n);
-    const verdicts = new Uint8Array(n);
-    const scratch = new Uint8Array(16);
-    for (let i = 0; i < n; i++) {
-      verdicts[i] = wordsOfRecord(records[i]!, words, LEASE_WORDS * i)
-        ? s.judge(words, LEASE_WORDS * i, now, scratch)
-        : RESTORE_UNPARSABLE;
-    }
-    s.lock();
-    try {
-      for (let i = 0; i < n; i++) {
-        if (verdicts[i] === RESTORE_OK) verdicts[i] = s.restoreWords(words, LEASE_WORDS * i, now);
-      }
-    } finally {
-      s.unlock();
-    }
-    const dropped: RestoreResult["dropped"] = [];
-    let restored = 0;
-    for (let i = 0; i < n; i++) {
-      const reason = RESTORE_VERDICTS[verdicts[i]!]!;
-      if (reason === null) restored++;
-      else dropped.push({ record: records[i]!, reason });
-    }
-    return { restored, dropped };
+    return restoreLeases(this.#s, records, nowSecs >>> 0);
   }
 
   /**
@@ -502,84 +462,5 @@ export class LeaseTable implements LeaseLookup {
     // Wakes an allocation waiting for room (lossless mode); allocations may wait again.
     if (n > 0) ring.drained();
     return decodeEvents(cells, n);
-  }
-
-  // ---- the allocating path -----------------------------------------------
-
-  /**
-   * The allocating slow path of `v4For6`. In lossless mode, when the event ring has no room
-   * for the lease's record (and for the expiry of the host's own expired lease), it waits for
-   * the main thread to drain — at most `eventWaitMs` in 1 ms steps, the lock released — and
-   * refuses the lease after that; until the next drain, further allocations that find no room
-   * are refused without waiting (a stalled main thread costs a Worker one wait, not one per
-   * new host).
-   */
-  #allocate(w0: number, w1: number, w2: number, w3: number, now: number, flags: number): number {
-    const s = this.#s;
-    const ring = s.ring;
-    const lossless = ring.waitMs > 0;
-    for (let waited = 0;; waited++) {
-      s.lock();
-      // Another thread may have created the lease since the lock-free lookup.
-      const slot = s.hash.find(w0, w1, w2, w3, 0);
-      if (slot >= 0) {
-        const last = this.#last[slot]!;
-        if (now - last <= this.#res) {
-          if ((flags & LEASE_REFRESH) !== 0 && now > last) Atomics.store(this.#last, slot, now);
-          s.unlock();
-          return s.v4OfSlot(slot);
-        }
-      }
-      const need = slot >= 0 ? 2 : 1; // the host's expired lease, then its new one
-      const room = lossless ? ring.roomBeyond(0) : need;
-      if (room >= need) return this.#allocateLocked(slot, w0, w1, w2, w3, now);
-      // Lossless mode and no room: unless the pool is exhausted anyway, wait for a drain.
-      if (slot < 0 && s.h[H_SIZE]! >= s.h[H_LEASABLE]! && now < s.hu[H_NEXT_CHECK]!) {
-        // No record unless below half; EV_WHY: why (MAP_EXHAUSTED - NOT_IPV4).
-        ring.emit(EV_REFUSED, 1, 1, now, w0, w1, w2, w3);
-        s.unlock();
-        return MAP_EXHAUSTED;
-      }
-      const read = ring.readCursor;
-      s.unlock();
-      if (!ring.awaitDrain(waited, read)) return MAP_EXHAUSTED;
-    }
-  }
-
-  /**
-   * Creates the lease with the lock held and room in the ring for its record (and for the
-   * expiry of `expired`, the host's own expired slot, when not -1); releases the lock.
-   */
-  #allocateLocked(
-    expired: number,
-    w0: number,
-    w1: number,
-    w2: number,
-    w3: number,
-    now: number,
-  ): number {
-    const s = this.#s;
-    if (expired >= 0) s.free(expired, now);
-    if (now >= s.hu[H_NEXT_CHECK]!) s.reclaim(now, s.ring.roomBeyond(1));
-    // The abuse limits (./limits.ts), only here: on the way to a new lease.
-    const limit = s.limits.check(w0, w1, w2, w3, now);
-    if (limit !== LIMIT_OK) {
-      s.ring.emit(EV_REFUSED, 1, limit, now, w0, w1, w2, w3);
-      s.unlock();
-      return NOT_IPV4 + limit;
-    }
-    const fresh = s.takeFree();
-    if (fresh < 0) {
-      // EV_COUNT: refusals in the record; EV_WHY: why (MAP_EXHAUSTED - NOT_IPV4).
-      s.ring.emit(EV_REFUSED, 1, 1, now, w0, w1, w2, w3);
-      s.unlock();
-      return MAP_EXHAUSTED;
-    }
-    s.occupy(fresh, w0, w1, w2, w3, now);
-    s.limits.created(now);
-    const v4 = s.v4OfSlot(fresh);
-    s.ring.emit(EV_CREATED, fresh, v4, now, w0, w1, w2, w3);
-    s.unlock();
-    return v4;
   }
 }
