@@ -55,26 +55,52 @@ export class WordHash {
   }
 
   /**
-   * Finds the entry with this key. Allocation-free (hot path).
+   * Finds the entry with this key in a table without tags (the lease table). Allocation-free
+   * (hot path). Each kind of table has its own lookup, so each stays monomorphic and small.
    *
    * @param w0 Key word 0 (uint32, as the key array holds it).
    * @param w1 Key word 1.
    * @param w2 Key word 2.
    * @param w3 Key word 3.
-   * @param tag The tag (0 without a tags array).
    * @returns The entry number, or −1.
    */
-  find(w0: number, w1: number, w2: number, w3: number, tag: number): number {
+  find(w0: number, w1: number, w2: number, w3: number): number {
     const cells = this.#cells;
     const keys = this.#keys;
     const mask = this.#mask;
-    for (let i = this.#hash(w0, w1, w2, w3, tag) & mask;; i = (i + 1) & mask) {
+    for (let i = hashWords(w0, w1, w2, w3, 0) & mask;; i = (i + 1) & mask) {
+      const e = cells[i]!;
+      if (e === EMPTY) return -1;
+      const b = 4 * e;
+      if (keys[b] === w0 && keys[b + 1] === w1 && keys[b + 2] === w2 && keys[b + 3] === w3) {
+        return e;
+      }
+    }
+  }
+
+  /**
+   * Finds the entry with this key and tag in a table of four-word keys with tags (the static
+   * maps' IPv6 prefixes). Allocation-free (hot path).
+   *
+   * @param w0 Key word 0 (uint32).
+   * @param w1 Key word 1.
+   * @param w2 Key word 2.
+   * @param w3 Key word 3.
+   * @param tag The tag.
+   * @returns The entry number, or −1.
+   */
+  findTagged(w0: number, w1: number, w2: number, w3: number, tag: number): number {
+    const cells = this.#cells;
+    const keys = this.#keys;
+    const tags = this.#tags!;
+    const mask = this.#mask;
+    for (let i = hashWords(w0, w1, w2, w3, tag) & mask;; i = (i + 1) & mask) {
       const e = cells[i]!;
       if (e === EMPTY) return -1;
       const b = 4 * e;
       if (
-        keys[b] === w0 && keys[b + 1] === w1 && keys[b + 2] === w2 && keys[b + 3] === w3 &&
-        (this.#tags === null || this.#tags[e] === tag)
+        tags[e] === tag && keys[b] === w0 && keys[b + 1] === w1 && keys[b + 2] === w2 &&
+        keys[b + 3] === w3
       ) {
         return e;
       }
@@ -82,7 +108,8 @@ export class WordHash {
   }
 
   /**
-   * {@link WordHash.find} for a table of one-word keys (made with `oneWord`): words 1..3 are
+   * Finds the entry with this key and tag in a table of one-word keys (made with `oneWord`;
+   * the static maps' IPv4 prefixes): words 1..3 are
    * 0 and not compared. Allocation-free (hot path).
    *
    * @param w0 Key word 0 (uint32).

@@ -317,7 +317,7 @@ export class LeaseSlots {
     for (let waited = 0;; waited++) {
       this.lock();
       // Another thread may have created the lease since the lock-free lookup.
-      const slot = this.hash.find(w0, w1, w2, w3, 0);
+      const slot = this.hash.find(w0, w1, w2, w3);
       if (slot >= 0) {
         const last = this.last[slot]!;
         if (now - last <= this.res) {

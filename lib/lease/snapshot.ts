@@ -199,7 +199,7 @@ function restoreWords(s: LeaseSlots, words: Float64Array, at: number, now: numbe
   const v4 = words[at]!;
   const w0 = words[at + 2]!, w1 = words[at + 3]!, w2 = words[at + 4]!, w3 = words[at + 5]!;
   const slot = s.slotOf4(v4);
-  const held = s.hash.find(w0, w1, w2, w3, 0);
+  const held = s.hash.find(w0, w1, w2, w3);
   if (held >= 0) {
     if (now - s.last[held]! <= s.res) return DUPLICATE_V6;
     s.free(held, now);

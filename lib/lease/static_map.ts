@@ -151,7 +151,7 @@ export class StaticMapTable {
       this.#h4.insert(e);
       const b = 4 * e;
       const a6 = this.#a6;
-      const twin6 = this.#h6.find(a6[b]!, a6[b + 1]!, a6[b + 2]!, a6[b + 3]!, this.#l6[e]!);
+      const twin6 = this.#h6.findTagged(a6[b]!, a6[b + 1]!, a6[b + 2]!, a6[b + 3]!, this.#l6[e]!);
       if (twin6 !== NONE) {
         throw new RangeError(`staticMaps[${e}]: same IPv6 prefix as staticMaps[${twin6}]`);
       }
@@ -193,7 +193,7 @@ export class StaticMapTable {
     for (let j = 0; j < lens.length; j++) {
       const len = lens[j]!;
       for (let k = 0; k < 4; k++) m[k] = w[k]! & wordMask(len, k);
-      const e = this.#h6.find(m[0]!, m[1]!, m[2]!, m[3]!, len);
+      const e = this.#h6.findTagged(m[0]!, m[1]!, m[2]!, m[3]!, len);
       if (e !== NONE) return e;
     }
     return NONE;

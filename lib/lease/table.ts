@@ -52,6 +52,7 @@ import {
 } from "./layout.ts";
 import { checkLimitOptions, LeaseLimits, NO_LEASE_LIMITS } from "./limits.ts";
 import { restoreLeases, snapshotLeases } from "./snapshot.ts";
+import type { WordHash } from "./hash.ts";
 import { LeaseSlots } from "./slots.ts";
 import { StaticMapTable } from "./static_map.ts";
 import {
@@ -106,6 +107,7 @@ export class LeaseTable implements LeaseLookup {
   #s: LeaseSlots;
   // The per-packet lookups' state, held directly (one load less per use).
   #static: StaticMapTable;
+  #hash: WordHash;
   #res: number;
   #last: Uint32Array;
   #flags: Int32Array;
@@ -134,6 +136,7 @@ export class LeaseTable implements LeaseLookup {
     this.#sab = sab;
     this.#s = s;
     this.#static = st;
+    this.#hash = s.hash;
     this.#res = opts.reservationSecs;
     this.#last = v.last;
     this.#flags = v.flags;
@@ -298,7 +301,7 @@ export class LeaseTable implements LeaseLookup {
     const w2 = readWord(buf, off + 8);
     const w3 = readWord(buf, off + 12);
     const now = nowSecs >>> 0;
-    const slot = this.#s.hash.find(w0, w1, w2, w3, 0);
+    const slot = this.#hash.find(w0, w1, w2, w3);
     if (slot >= 0 && this.#flags[slot] === IN_USE) {
       const last = this.#last[slot]!;
       if (now - last <= this.#res) {
