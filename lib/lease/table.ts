@@ -69,7 +69,31 @@ import { readWord, writeWord } from "./words.ts";
 
 export type { StaticMap } from "./static_map.ts";
 export type { LeaseLimitOptions } from "./limits.ts";
-export * from "./types.ts";
+export {
+  DEFAULT_EVENT_RING_SIZE,
+  LEASE_ALLOCATE,
+  LEASE_REFRESH,
+  MAP_EXHAUSTED,
+  MAP_NONE,
+  MAP_PREFIX_LIMIT,
+  MAP_RATE_LIMIT,
+  MAP_SOURCE_NOT_ALLOWED,
+  MAX_DEFAULT_EVENT_RING_SIZE,
+  MAX_EVENT_RING_SIZE,
+  MAX_EVENT_WAIT_MS,
+  MAX_POOL_ADDRESSES,
+  RESTORE_FUTURE_SLACK_SECS,
+} from "./types.ts";
+export type {
+  LeaseDropReason,
+  LeaseEvent,
+  LeaseEventKind,
+  LeaseLookup,
+  LeaseRecord,
+  LeaseRefusal,
+  LeaseTableOptions,
+  RestoreResult,
+} from "./types.ts";
 
 /** Result of `reconfigure()`: the new table plus what carried over. */
 export interface ReconfigureResult extends RestoreResult {
