@@ -17,7 +17,7 @@
  * @module
  */
 
-import type { LeaseRecord } from "./table.ts";
+import type { LeaseRecord } from "./types.ts";
 
 /** Value of the file's "format" field. */
 export const LEASE_FILE_FORMAT = "protomask-leases";

@@ -18,7 +18,8 @@
  *
  * The table is built once from the configuration into private typed arrays
  * (one copy per thread; it never changes) with one open-addressing hash per
- * direction keyed by (masked address, prefix length). A lookup tries each
+ * direction keyed by (masked address, prefix length): the lease table's
+ * {@link WordHash} (./hash.ts), an IPv4 prefix as the key (address, 0, 0, 0). A lookup tries each
  * configured prefix length, longest first, so single-address maps cost one
  * probe. Lookups never allocate and never throw.
  *
@@ -28,7 +29,8 @@
 import { NOT_IPV4 } from "../addr/rfc6052.ts";
 import type { Ipv4Prefix } from "../addr/ipv4.ts";
 import type { Ipv6Prefix } from "../addr/ipv6.ts";
-import { ceilPow2, hashWords, mix32, readWord, wordMask, writeWord } from "./words.ts";
+import { WordHash } from "./hash.ts";
+import { ceilPow2, readWord, wordMask, writeWord } from "./words.ts";
 
 /** One static mapping: an address pair (/32 <-> /128) or an RFC 7757 EAM prefix pair. */
 export interface StaticMap {
@@ -40,9 +42,6 @@ export interface StaticMap {
 
 /** Returned by the lookups when no entry matches. */
 const NONE = -1;
-
-/** Hash slot holding no entry. */
-const EMPTY = -1;
 
 /**
  * Extracts `n` (0..32) bits starting at bit `pos` of a 128-bit value held in
@@ -102,8 +101,10 @@ export class StaticMapTable {
   #l6: Uint8Array;
   #lens4: Int32Array;
   #lens6: Int32Array;
-  #h4: Int32Array;
-  #h6: Int32Array;
+  /** IPv4 prefixes keyed (address as uint32, 0, 0, 0) and tagged with their length. */
+  #h4: WordHash;
+  /** IPv6 prefixes keyed by their words and tagged with their length. */
+  #h6: WordHash;
   /** Scratch for the address being looked up (per instance, never shared). */
   #w = new Uint32Array(4);
   /** Scratch for the masked address. */
@@ -136,61 +137,25 @@ export class StaticMapTable {
     this.#lens4 = distinctDescending(this.#l4);
     this.#lens6 = distinctDescending(this.#l6);
     const size = ceilPow2(Math.max(8, 2 * n));
-    this.#h4 = new Int32Array(size).fill(EMPTY);
-    this.#h6 = new Int32Array(size).fill(EMPTY);
+    const k4 = new Uint32Array(4 * n);
+    for (let e = 0; e < n; e++) k4[4 * e] = this.#a4[e]!;
+    this.#h4 = new WordHash(new Int32Array(size), k4, this.#l4, true);
+    this.#h6 = new WordHash(new Int32Array(size), this.#a6, this.#l6, false);
+    this.#h4.clear();
+    this.#h6.clear();
     for (let e = 0; e < n; e++) {
-      const twin4 = this.#find4(this.#a4[e]!, this.#l4[e]!);
+      const twin4 = this.#h4.find1(k4[4 * e]!, this.#l4[e]!);
       if (twin4 !== NONE) {
         throw new RangeError(`staticMaps[${e}]: same IPv4 prefix as staticMaps[${twin4}]`);
       }
-      this.#insert(this.#h4, e, this.#hash4(this.#a4[e]!, this.#l4[e]!));
-      const w = this.#a6.subarray(4 * e, 4 * e + 4);
-      const twin6 = this.#find6(w, this.#l6[e]!);
+      this.#h4.insert(e);
+      const b = 4 * e;
+      const a6 = this.#a6;
+      const twin6 = this.#h6.findTagged(a6[b]!, a6[b + 1]!, a6[b + 2]!, a6[b + 3]!, this.#l6[e]!);
       if (twin6 !== NONE) {
         throw new RangeError(`staticMaps[${e}]: same IPv6 prefix as staticMaps[${twin6}]`);
       }
-      this.#insert(this.#h6, e, hashWords(w[0]!, w[1]!, w[2]!, w[3]!, this.#l6[e]!));
-    }
-  }
-
-  #hash4(key: number, len: number): number {
-    return mix32(key ^ Math.imul(len + 1, 0x9e3779b1));
-  }
-
-  #insert(h: Int32Array, e: number, hash: number): void {
-    const mask = h.length - 1;
-    let i = hash & mask;
-    while (h[i] !== EMPTY) i = (i + 1) & mask;
-    h[i] = e;
-  }
-
-  /** Entry with exactly this IPv4 prefix, or NONE. */
-  #find4(key: number, len: number): number {
-    const h = this.#h4;
-    const mask = h.length - 1;
-    for (let i = this.#hash4(key, len) & mask;; i = (i + 1) & mask) {
-      const e = h[i]!;
-      if (e === EMPTY) return NONE;
-      if (this.#l4[e] === len && this.#a4[e] === key) return e;
-    }
-  }
-
-  /** Entry with exactly this IPv6 prefix (masked words `m`), or NONE. */
-  #find6(m: Uint32Array, len: number): number {
-    const h = this.#h6;
-    const a6 = this.#a6;
-    const mask = h.length - 1;
-    const m0 = m[0]!, m1 = m[1]!, m2 = m[2]!, m3 = m[3]!;
-    for (let i = hashWords(m0, m1, m2, m3, len) & mask;; i = (i + 1) & mask) {
-      const e = h[i]!;
-      if (e === EMPTY) return NONE;
-      const b = 4 * e;
-      if (
-        this.#l6[e] === len && a6[b] === m0 && a6[b + 1] === m1 && a6[b + 2] === m2 &&
-        a6[b + 3] === m3
-      ) {
-        return e;
-      }
+      this.#h6.insert(e);
     }
   }
 
@@ -205,7 +170,7 @@ export class StaticMapTable {
     const lens = this.#lens4;
     for (let k = 0; k < lens.length; k++) {
       const len = lens[k]!;
-      const e = this.#find4(v4 & wordMask(len, 0), len);
+      const e = this.#h4.find1((v4 & wordMask(len, 0)) >>> 0, len);
       if (e !== NONE) return e;
     }
     return NONE;
@@ -228,7 +193,7 @@ export class StaticMapTable {
     for (let j = 0; j < lens.length; j++) {
       const len = lens[j]!;
       for (let k = 0; k < 4; k++) m[k] = w[k]! & wordMask(len, k);
-      const e = this.#find6(m, len);
+      const e = this.#h6.findTagged(m[0]!, m[1]!, m[2]!, m[3]!, len);
       if (e !== NONE) return e;
     }
     return NONE;
