@@ -25,7 +25,6 @@ import type { LeaseLookup } from "../lease/table.ts";
 import * as ipv4 from "../wire/ipv4.ts";
 import * as ipv6 from "../wire/ipv6.ts";
 import { COUNTER_COUNT } from "./drop.ts";
-import { PacketState } from "./packet.ts";
 
 /** Where the input packet is placed in `ctx.mem`. */
 export const INPUT_OFFSET = 256;
@@ -151,8 +150,6 @@ export class XlatContext {
   readonly emitLength: Int32Array;
   /** Number of packets emitted by the last `translate`. */
   emitted: number = 0;
-  /** What the translation steps of the current packet hand each other (lib/xlat/packet.ts). */
-  readonly pkt: PacketState = new PacketState();
   /** Next free byte of the output area. */
   outUsed: number = OUTPUT_OFFSET;
   /** Current time in milliseconds (set by the caller). */
