@@ -2,9 +2,9 @@
  * The one pseudo-header fix-up of a TCP or UDP checksum (RFC 7915 §4.5, §5.5;
  * RFC 1624): a translation replaces the pseudo-header's addresses and keeps its
  * length and protocol, so the stored checksum is adjusted for the address words
- * alone. Used for the translated packet in both directions
- * (`lib/xlat/transport.ts`) and for the packet an ICMP error quotes
- * (`lib/xlat/icmp_error.ts`).
+ * alone. Used for the packets ICMP errors quote (`lib/xlat/icmp_error.ts`);
+ * `from4()`/`from6()` in `lib/xlat/translate.ts` still write their own copies
+ * of the same arithmetic, inlined (see docs/ARCHITECTURE.md).
  *
  * @module
  */
