@@ -54,6 +54,8 @@ const HOT = [
 /** Scavenges per million packets allowed in the window (0 expected; the main thread may add one). */
 const MAX_SCAVENGES_PER_MILLION = 5;
 const WARMUP_SECS = 2;
+/** The one deopt reason a late tier-up gives (see the measured window). */
+const LATE_TIER_UP = /reason: Insufficient type feedback/;
 const MEASURE_SECS = 3;
 
 /** The `received` counter of the last counters line at or after `from` in the output. */
@@ -150,27 +152,44 @@ e2eTest("the packet loop is not deoptimised and does not allocate under a UDP fl
     quiet = settled ? quiet + 1 : 0;
     if (quiet >= 2 && byQueue.length > 0 && byQueue.every((n) => n >= 10_000)) break;
   }
-  const start = await counters();
-  const traceFrom = daemon.proc.stdout.length;
-  const errFrom = daemon.proc.stderr.length;
-  await flood(MEASURE_SECS, false);
-  await flood(MEASURE_SECS, true);
-  const end = await counters();
-  const trace = daemon.proc.stdout.slice(traceFrom) + daemon.proc.stderr.slice(errFrom);
-  const packets = end.received - start.received;
-
-  const hotDeopts = hotBailouts(trace);
-  const scavenges = trace.split("\n").filter((l) => l.includes("Scavenge")).length;
-  const perMillion = packets > 0 ? (scavenges * 1e6) / packets : Infinity;
-  console.log(
-    `hot path after ${rounds} warm-up round(s): ${packets} packets read, ${hotDeopts.length} deoptimisations ` +
-      `of hot functions, ${scavenges} scavenges (${perMillion.toFixed(1)} per million packets)`,
-  );
-  assert.ok(packets >= 50_000, `the flood did not arrive: ${packets} packets`);
-  assert.deepEqual(hotDeopts, [], "hot functions were deoptimised after warm-up");
+  // The measured window. A deopt for any reason but late tier-up ("insufficient type
+  // feedback": TurboFan code installed late on a loaded machine, from partial feedback) fails at
+  // once — the BigInt deopt loop this test was written for was "not a BigInt", every time. A
+  // window with only such late tier-up deopts is measured again, at most 3 times: a loop shows
+  // in every window, a late tier-up in one.
+  type Window = { packets: number; deopts: string[]; scavenges: number; perMillion: number };
+  const windows: Window[] = [];
+  for (let w = 0; w < 3; w++) {
+    const start = await counters();
+    const traceFrom = daemon.proc.stdout.length;
+    const errFrom = daemon.proc.stderr.length;
+    await flood(MEASURE_SECS, false);
+    await flood(MEASURE_SECS, true);
+    const end = await counters();
+    const trace = daemon.proc.stdout.slice(traceFrom) + daemon.proc.stderr.slice(errFrom);
+    const packets = end.received - start.received;
+    const scavenges = trace.split("\n").filter((l) => l.includes("Scavenge")).length;
+    const perMillion = packets > 0 ? (scavenges * 1e6) / packets : Infinity;
+    const win = { packets, deopts: hotBailouts(trace), scavenges, perMillion };
+    windows.push(win);
+    console.log(
+      `hot path after ${rounds} warm-up round(s), window ${w + 1}: ${packets} packets read, ` +
+        `${win.deopts.length} deoptimisations of hot functions, ${scavenges} scavenges ` +
+        `(${perMillion.toFixed(1)} per million packets)`,
+    );
+    assert.ok(packets >= 50_000, `the flood did not arrive: ${packets} packets`);
+    assert.deepEqual(
+      win.deopts.filter((l) => !LATE_TIER_UP.test(l)),
+      [],
+      "hot functions were deoptimised after warm-up",
+    );
+    if (win.deopts.length === 0) break;
+  }
+  const last = windows[windows.length - 1]!;
+  assert.deepEqual(last.deopts, [], "hot functions deoptimised in every measured window");
   assert.ok(
-    scavenges <= 1 || perMillion <= MAX_SCAVENGES_PER_MILLION,
-    `${scavenges} scavenges for ${packets} packets`,
+    last.scavenges <= 1 || last.perMillion <= MAX_SCAVENGES_PER_MILLION,
+    `${last.scavenges} scavenges for ${last.packets} packets`,
   );
   await iperf.stop("SIGTERM", 3000);
 });
