@@ -155,8 +155,9 @@ e2eTest("the packet loop is not deoptimised and does not allocate under a UDP fl
   // The measured window. A deopt for any reason but late tier-up ("insufficient type
   // feedback": TurboFan code installed late on a loaded machine, from partial feedback) fails at
   // once — the BigInt deopt loop this test was written for was "not a BigInt", every time. A
-  // window with only such late tier-up deopts is measured again, at most 3 times: a loop shows
-  // in every window, a late tier-up in one.
+  // window with only such late tier-up deopts, or over the scavenge limit (the main thread and a
+  // deoptimised frame allocate too), is measured again, at most 3 times: a deopt loop or a
+  // per-packet allocation shows in every window, a late tier-up in one.
   type Window = { packets: number; deopts: string[]; scavenges: number; perMillion: number };
   const windows: Window[] = [];
   for (let w = 0; w < 3; w++) {
@@ -183,7 +184,9 @@ e2eTest("the packet loop is not deoptimised and does not allocate under a UDP fl
       [],
       "hot functions were deoptimised after warm-up",
     );
-    if (win.deopts.length === 0) break;
+    const clean = win.deopts.length === 0 &&
+      (scavenges <= 1 || perMillion <= MAX_SCAVENGES_PER_MILLION);
+    if (clean) break;
   }
   const last = windows[windows.length - 1]!;
   assert.deepEqual(last.deopts, [], "hot functions deoptimised in every measured window");
