@@ -54,8 +54,11 @@ const HOT = [
 /** Scavenges per million packets allowed in the window (0 expected; the main thread may add one). */
 const MAX_SCAVENGES_PER_MILLION = 5;
 const WARMUP_SECS = 2;
-/** The one deopt reason a late tier-up gives (see the measured window). */
-const LATE_TIER_UP = /reason: Insufficient type feedback/;
+/**
+ * The deopt reasons a late tier-up gives (see the measured window): TurboFan code built from
+ * partial feedback, and Maglev code leaving for TurboFan on-stack replacement.
+ */
+const LATE_TIER_UP = /reason: (Insufficient type feedback|prepare for on stack replacement)/;
 const MEASURE_SECS = 3;
 
 /** The `received` counter of the last counters line at or after `from` in the output. */
@@ -153,8 +156,8 @@ e2eTest("the packet loop is not deoptimised and does not allocate under a UDP fl
     if (quiet >= 2 && byQueue.length > 0 && byQueue.every((n) => n >= 10_000)) break;
   }
   // The measured window. A deopt for any reason but late tier-up ("insufficient type
-  // feedback": TurboFan code installed late on a loaded machine, from partial feedback) fails at
-  // once — the BigInt deopt loop this test was written for was "not a BigInt", every time. A
+  // feedback": TurboFan code installed late on a loaded machine, from partial feedback; "prepare
+  // for on stack replacement": Maglev code handing over to TurboFan) fails at once — the BigInt deopt loop this test was written for was "not a BigInt", every time. A
   // window with only such late tier-up deopts, or over the scavenge limit (the main thread and a
   // deoptimised frame allocate too), is measured again, at most 3 times: a deopt loop or a
   // per-packet allocation shows in every window, a late tier-up in one.
