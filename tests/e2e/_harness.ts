@@ -13,6 +13,7 @@
  * @module
  */
 
+import assert from "node:assert/strict";
 import {
   ADDRESS4,
   type Client,
@@ -503,4 +504,52 @@ export function ipv4InPrefix(v4: string, prefix: string): boolean {
   const len = Number(lenText ?? 32);
   const size = 2 ** (32 - len);
   return Math.floor(num(v4) / size) === Math.floor(num(net!) / size);
+}
+
+/** Options of {@link injectDatagrams}. */
+export interface InjectOptions {
+  /** Sources are 2001:db8:b::<first+1> … <first+sources>. */
+  first: number;
+  /** How many distinct IPv6 sources. */
+  sources: number;
+  /** Datagrams from each source. */
+  perSource: number;
+  /** About this many datagrams a second. */
+  pps: number;
+  /** The injecting TUN device's name (default "pminj0"). */
+  device?: string;
+  /** Time limit (default 30 s). */
+  timeoutMs?: number;
+}
+
+/**
+ * Writes UDP datagrams from many IPv6 sources into the translator's namespace with
+ * tests/e2e/_inject.ts (a TUN device of its own, so no addresses are added anywhere), to
+ * {@link SERVER6}. Fails the test (an assertion) when the injector exits with an error.
+ *
+ * @param topo The topology.
+ * @param opts Sources, datagrams and rate.
+ * @returns What the injector reports: datagrams written and write errors, and its stdout.
+ */
+export async function injectDatagrams(
+  topo: Topology,
+  opts: InjectOptions,
+): Promise<{ written: number; errors: number; stdout: string }> {
+  const r = await topo.exec(topo.translatorNs, [
+    Deno.execPath(),
+    "run",
+    "--quiet",
+    "--allow-ffi",
+    "--allow-read",
+    repoPath("tests/e2e/_inject.ts"),
+    opts.device ?? "pminj0",
+    SERVER6,
+    String(opts.first),
+    String(opts.sources),
+    String(opts.perSource),
+    String(opts.pps),
+  ], { timeoutMs: opts.timeoutMs ?? 30_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim());
+  return { written: out.written, errors: out.errors, stdout: r.stdout };
 }

@@ -14,11 +14,11 @@
 import assert from "node:assert/strict";
 import {
   e2eTest,
+  injectDatagrams,
+  type InjectOptions,
   ipIn,
   type Proc,
   protomaskToml,
-  repoPath,
-  SERVER6,
   SERVER_V4,
   sleep,
   startProtomask,
@@ -40,29 +40,11 @@ function withEvent(recs: LogRecordJson[], event: string): LogRecordJson[] {
   return recs.filter((r) => r.properties.event === event);
 }
 
-/** Writes datagrams from 2001:db8:b::<first+1 …> into the translator's namespace. */
-async function inject(
-  topo: Topology,
-  opts: { first: number; sources: number; perSource: number; pps: number },
-): Promise<void> {
-  const r = await topo.exec(topo.translatorNs, [
-    Deno.execPath(),
-    "run",
-    "--quiet",
-    "--allow-ffi",
-    "--allow-read",
-    repoPath("tests/e2e/_inject.ts"),
-    "pminj0",
-    SERVER6,
-    String(opts.first),
-    String(opts.sources),
-    String(opts.perSource),
-    String(opts.pps),
-  ], { timeoutMs: 30_000 });
-  assert.equal(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout.trim());
-  assert.equal(out.errors, 0, r.stdout);
-  assert.equal(out.written, opts.sources * opts.perSource, r.stdout);
+/** Writes datagrams from 2001:db8:b::<first+1 …>; every one of them must be written. */
+async function inject(topo: Topology, opts: InjectOptions): Promise<void> {
+  const out = await injectDatagrams(topo, opts);
+  assert.equal(out.errors, 0, out.stdout);
+  assert.equal(out.written, opts.sources * opts.perSource, out.stdout);
 }
 
 /** Stops the daemon and returns its log records and its final counters line. */

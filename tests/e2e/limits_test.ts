@@ -15,9 +15,10 @@ import {
   type Client,
   type Daemon,
   e2eTest,
+  injectDatagrams,
+  type InjectOptions,
   ipIn,
   type Proc,
-  repoPath,
   SERVER6,
   sleep,
   type Topology,
@@ -96,28 +97,10 @@ async function metric(topo: Topology, name: string, labels = ""): Promise<number
   return Number(line.split(" ").at(-1));
 }
 
-/** Writes UDP datagrams from 2001:db8:b::<first+1 …> into the translator's namespace. */
-async function inject(
-  topo: Topology,
-  opts: { first: number; sources: number; perSource: number; pps: number },
-): Promise<void> {
-  const r = await topo.exec(topo.translatorNs, [
-    Deno.execPath(),
-    "run",
-    "--quiet",
-    "--allow-ffi",
-    "--allow-read",
-    repoPath("tests/e2e/_inject.ts"),
-    "pmlim0",
-    SERVER6,
-    String(opts.first),
-    String(opts.sources),
-    String(opts.perSource),
-    String(opts.pps),
-  ], { timeoutMs: 60_000 });
-  assert.equal(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout.trim());
-  assert.equal(out.written, opts.sources * opts.perSource, r.stdout);
+/** Writes UDP datagrams from 2001:db8:b::<first+1 …>; every one of them must be written. */
+async function inject(topo: Topology, opts: InjectOptions): Promise<void> {
+  const out = await injectDatagrams(topo, { device: "pmlim0", timeoutMs: 60_000, ...opts });
+  assert.equal(out.written, opts.sources * opts.perSource, out.stdout);
 }
 
 /** The canonical form of the client's address with another last group. */

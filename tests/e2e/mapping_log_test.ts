@@ -12,11 +12,11 @@ import assert from "node:assert/strict";
 import { holderAt, type ParsedMappingLine } from "../../lib/daemon/mapping_log.ts";
 import {
   e2eTest,
+  injectDatagrams,
   ipIn,
   protomaskToml,
   repoPath,
   run,
-  SERVER6,
   SERVER_V4,
   sleep,
   startProtomask,
@@ -45,21 +45,7 @@ async function waitForLines(path: string, event: string, n: number): Promise<Par
 
 /** Writes one datagram from each of 2001:db8:b::<first+1 … first+sources>. */
 async function inject(topo: Topology, first: number, sources: number): Promise<void> {
-  const r = await topo.exec(topo.translatorNs, [
-    Deno.execPath(),
-    "run",
-    "--quiet",
-    "--allow-ffi",
-    "--allow-read",
-    repoPath("tests/e2e/_inject.ts"),
-    "pminj0",
-    SERVER6,
-    String(first),
-    String(sources),
-    "1",
-    "2000",
-  ], { timeoutMs: 30_000 });
-  assert.equal(r.code, 0, r.stderr);
+  await injectDatagrams(topo, { first, sources, perSource: 1, pps: 2000 });
 }
 
 function config(logPath: string, extra: { reservationSecs?: number; stateFile?: string } = {}) {
