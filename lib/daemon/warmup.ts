@@ -2,8 +2,8 @@
  * Warming the engine up before the first real packet. V8 runs a function in its interpreter
  * until it has been called a few thousand times, and only then compiles it with TurboFan. At a
  * gateway's low packet rates — an interactive ping, the first packets of a connection — the
- * engine would run interpreted for a while: measured with the pinger on the translator's CPU,
- * a cold daemon answered in ~1.2× TAYGA's round-trip time and a warm one in ~1.04×.
+ * engine would run interpreted for a while, and a ping sharing the translator's CPU would wait
+ * for it (`deno task bench:e2e` measures that round trip beside TAYGA's).
  *
  * {@link warmUp} translates synthetic round trips (UDP, TCP and ICMP Echo, IPv6 → IPv4 and the
  * reply back) through the Worker's own context, so the feedback V8 collects is the real one
