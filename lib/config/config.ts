@@ -129,6 +129,24 @@ export interface Config {
     /** The lease audit log (JSON lines), or `null` when off (`Logging.MappingLog`). */
     mappingLog: string | null;
   };
+  /**
+   * `[Clat]`: the customer side of 464XLAT (`main.ts clat`, RFC 6877), or null for the NAT64
+   * translator. A CLAT configuration fills `interface` from `[Clat]` too (its name, MTU and
+   * addresses; `prefix` is `Via`) and has no pool, static maps or leases.
+   */
+  readonly clat: ClatSection | null;
+}
+
+/** The `[Clat]` settings that have no counterpart in the translator's sections. */
+export interface ClatSection {
+  /** The customers' IPv4 prefixes (`Clat.CustomerPool`). */
+  customerPool: Ipv4Prefix[];
+  /** The PLAT prefix (`Clat.Via`), or null for `"auto"` (RFC 8781, then RFC 7050). */
+  via: Ipv6Prefix | null;
+  /** The customers' IPv6 prefix (`Clat.Source6`), or null for `"embed"` (into `Via`). */
+  source6: Ipv6Prefix | null;
+  /** IPv4 destinations routed into the CLAT (`Clat.Routes4`). */
+  routes4: Ipv4Prefix[];
 }
 
 function deepFreeze<T>(v: T): T {
@@ -160,7 +178,7 @@ function readKeys(c: Checker, doc: Table): Config {
       values[k.field] = v ?? k.default(soFar);
     }
   }
-  return soFar as Config;
+  return { ...soFar, clat: null } as Config;
 }
 
 /** The checks across keys, after every key was read. */

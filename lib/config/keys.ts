@@ -64,7 +64,7 @@ const MAX_ICMP_RATE = 1_000_000;
 const MAX_NEW_LEASES_PER_SECOND = 1_000_000;
 
 /** A section of the configuration, by its field in {@link Config}. */
-export type SectionField = keyof Config;
+export type SectionField = Exclude<keyof Config, "clat">;
 
 /** The TOML sections, in the order `formatConfig()` writes them and "allowed:" names them. */
 export const SECTIONS: readonly { name: string; field: SectionField }[] = [

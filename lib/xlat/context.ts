@@ -109,6 +109,13 @@ export interface EngineSettings {
   zeroizeTrafficClass: boolean;
   /** 6→4: the TOS to write, or -1 to copy the traffic class (RFC 7915 §5.1). */
   overrideTos: number;
+  /**
+   * CLAT mode (RFC 6877 §6.3; `main.ts clat`, lib/clat/): the mapper's static side is the
+   * customers (`Clat.CustomerPool` and its `Source6` addresses) and has no prefix fallback, so
+   * an IPv4 source outside the pool and an IPv6 destination that is not a customer's address
+   * are dropped. The lease side maps the rest of the world through `prefix` (`Clat.Via`).
+   */
+  clat: boolean;
 }
 
 /** Sizing options for {@link XlatContext}. */

@@ -102,13 +102,17 @@ export const Drop = {
   PREFIX_LEASE_LIMIT: 40,
   /** More new leases this second than `Rules.MaxNewLeasesPerSecond` (ICMPv6 1/1 sent). */
   LEASE_RATE_LIMIT: 41,
+  /** CLAT (RFC 6877): an IPv4 source outside `Clat.CustomerPool`. */
+  NOT_CUSTOMER_SOURCE: 42,
+  /** CLAT (RFC 6877): an IPv6 destination that is not a mapped customer address. */
+  NOT_CUSTOMER_DESTINATION: 43,
 } as const;
 
 /** A drop reason value. */
 export type DropReason = typeof Drop[keyof typeof Drop];
 
 /** Number of drop reasons plus one (index 0 unused). */
-export const DROP_REASON_COUNT = 42;
+export const DROP_REASON_COUNT = 44;
 
 /**
  * Indices below {@link DROP_REASON_COUNT} that are not drop reasons: 0, and any gap a future

@@ -156,6 +156,7 @@ export function icmp4ErrorTo6(
     return -Drop.ICMP_INNER_UNMAPPED;
   }
   if (hairpinned || ctx.mapper.staticV6For4(idst, b, TMP_IDST) === 0) {
+    if (s.clat) return -Drop.ICMP_INNER_UNMAPPED;
     embedIpv4(s.prefix, s.prefixLen, idst, b, TMP_IDST);
   }
 
@@ -357,7 +358,9 @@ export function icmp6ErrorTo4(
   const isrcOff = in6 + ipv6.SOURCE_OFF;
   let isrc4 = ctx.mapper.staticV4For6(b, isrcOff);
   if (isrc4 === NOT_IPV4) {
-    if (!matchesPrefix(b, isrcOff, s.prefix, s.prefixLen)) return -Drop.ICMP_INNER_UNMAPPED;
+    if (s.clat || !matchesPrefix(b, isrcOff, s.prefix, s.prefixLen)) {
+      return -Drop.ICMP_INNER_UNMAPPED;
+    }
     isrc4 = extractIpv4(b, isrcOff, s.prefixLen);
     if (isrc4 === NOT_IPV4) return -Drop.ICMP_INNER_UNMAPPED;
   }

@@ -52,6 +52,7 @@ export function engineSettings(cfg: Config): EngineSettings {
     icmpErrorBurst: t.icmpErrorBurst,
     zeroizeTrafficClass: t.zeroizeTrafficClass,
     overrideTos: t.tos ?? -1,
+    clat: cfg.clat !== null,
   };
 }
 

@@ -267,9 +267,20 @@ function from6(ctx: XlatContext, off: number, len: number, flags: number, reasmI
     return toSelf6(ctx, off, l4Off, end, nh === ipv6.NH_ICMPV6 && !isFrag);
   }
 
-  // Destination: static (RFC 7757 EAM) first, then the RFC 6052 prefix.
+  // Destination: static (RFC 7757 EAM) first, then the RFC 6052 prefix; a CLAT's static side
+  // (its customers) is the only one.
   let dst4 = ctx.mapper.staticV4For6(b, dstOff);
   if (dst4 === NOT_IPV4) {
+    if (s.clat) {
+      return policy6(
+        ctx,
+        Drop.NOT_CUSTOMER_DESTINATION,
+        icmp.V6_CODE_ADMIN_PROHIBITED,
+        off,
+        pktLen,
+        nh,
+      );
+    }
     if (!matchesPrefix(b, dstOff, s.prefix, s.prefixLen)) {
       return policy6(ctx, Drop.NOT_IN_PREFIX, icmp.V6_CODE_ADMIN_PROHIBITED, off, pktLen, nh);
     }
@@ -547,8 +558,18 @@ function from4(ctx: XlatContext, off: number, len: number, flags: number): numbe
     return policy4(ctx, Drop.NO_MAPPING, icmp.V4_CODE_ADMIN_PROHIBITED, off, total, flags);
   }
   // Source: static (RFC 7757 EAM) first, else embedded in the prefix; the
-  // hairpin leg always embeds (RFC 7757 §4.2.1).
+  // hairpin leg always embeds (RFC 7757 §4.2.1). A CLAT's sources are its customers alone.
   if (hairpinned || ctx.mapper.staticV6For4(src, b, TMP_SRC) === 0) {
+    if (s.clat) {
+      return policy4(
+        ctx,
+        Drop.NOT_CUSTOMER_SOURCE,
+        icmp.V4_CODE_ADMIN_PROHIBITED,
+        off,
+        total,
+        flags,
+      );
+    }
     if (s.refuseNonGlobal && !hairpinned && !isGlobalIpv4(src)) {
       if (!isError) {
         return policy4(
