@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { INPUT_OFFSET, VNET_IN_OFFSET } from "../../lib/xlat/context.ts";
 import { Drop, Stat } from "../../lib/xlat/drop.ts";
 import { offloadInput } from "../../lib/xlat/offload.ts";
+import { emittedPackets, translatePacket } from "../../lib/xlat/translate.ts";
 import { hex, ipv4HeaderChecksumValid, l4ChecksumValid, toHex } from "../_util/packets.ts";
 import {
   ADDRESS4,
@@ -34,6 +35,7 @@ import {
   withData,
 } from "./_build.ts";
 import type { Engine } from "../../lib/xlat/settings.ts";
+import { clatEngine } from "../clat/_clat.ts";
 
 // ---- literal packets -------------------------------------------------------------------------
 
@@ -1021,6 +1023,32 @@ Deno.test("bad_virtio_header: a GSO header on a packet it cannot describe (TCPV4
   assert.equal(ctx.counters[Drop.BAD_VIRTIO_HEADER], 1);
   assert.equal(ctx.emitted, 0);
   covered.add(Drop.BAD_VIRTIO_HEADER);
+});
+
+// ---- CLAT mode (more in tests/clat/engine_test.ts) --------------------------------------------
+
+Deno.test("not_customer_source: a clat drops IPv4 from outside CustomerPool with ICMPv4 3/13", () => {
+  const ctx = clatEngine();
+  // 10.0.0.5 > 192.0.2.1, UDP; the CLAT's customers are 192.0.0.0/29.
+  const pkt = fixChecksums(patch(UDP4, 12, 10, 0, 0, 5));
+  assert.equal(translatePacket(ctx, pkt), 1);
+  assert.equal(ctx.counters[Drop.NOT_CUSTOMER_SOURCE], 1);
+  const err = emittedPackets(ctx)[0]!;
+  assert.deepEqual([err[20], err[21]], [3, 13]);
+  assert.equal(u32(err, 12), 0xc0000002, "from the CLAT's Address4");
+  assert.equal(ipv4HeaderChecksumValid(err) && l4ChecksumValid(err), true);
+  covered.add(Drop.NOT_CUSTOMER_SOURCE);
+});
+
+Deno.test("not_customer_destination: a clat drops IPv6 to an address of no customer with ICMPv6 1/1", () => {
+  const ctx = clatEngine();
+  // 2001:db8::1 > 64:ff9b::198.51.100.7 is no customer's address (they are 2001:db8:1:4646::/64).
+  assert.equal(translatePacket(ctx, UDP6), 1);
+  assert.equal(ctx.counters[Drop.NOT_CUSTOMER_DESTINATION], 1);
+  const err = emittedPackets(ctx)[0]!;
+  assert.deepEqual([err[40], err[41]], [1, 1]);
+  assert.equal(l4ChecksumValid(err), true);
+  covered.add(Drop.NOT_CUSTOMER_DESTINATION);
 });
 
 // ---- completeness ----------------------------------------------------------------------------
