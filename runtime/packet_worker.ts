@@ -13,7 +13,10 @@ import { LOOP_RELOAD, PacketLoop } from "../lib/daemon/loop.ts";
 import type { FromWorker, ToWorker, WorkerInit } from "../lib/daemon/messages.ts";
 import { SharedState } from "../lib/daemon/shared.ts";
 import { warmUp } from "../lib/daemon/warmup.ts";
-import { LeaseTable } from "../lib/lease/table.ts";
+import { clatMapper } from "../lib/clat/settings.ts";
+import type { Config } from "../lib/config/config.ts";
+import { LeaseTable, type LeaseTableOptions } from "../lib/lease/table.ts";
+import type { AddressMapper } from "../lib/xlat/context.ts";
 import { XlatContext } from "../lib/xlat/context.ts";
 import { engineSettings } from "../lib/xlat/settings.ts";
 
@@ -34,20 +37,29 @@ async function nextMessage(): Promise<ToWorker> {
   return inbox.shift()!;
 }
 
+/** The shared lease table (the translator), or the stateless customer mapper (a CLAT). */
+function mapperFor(
+  config: Config,
+  table: SharedArrayBuffer,
+  options: LeaseTableOptions,
+): AddressMapper {
+  return config.clat !== null ? clatMapper(config) : LeaseTable.attach(table, options);
+}
+
 async function run(init: WorkerInit): Promise<string> {
   const shared = SharedState.attach(init.shared);
-  const table = LeaseTable.attach(init.table, init.tableOptions);
   const ctx = new XlatContext({
     settings: engineSettings(init.config),
-    mapper: table,
+    mapper: mapperFor(init.config, init.table, init.tableOptions),
     counters: shared.counterRow(init.index),
     idSeed: init.idSeed,
   });
   const device = attachTun(init.fd, init.name, init.mtuBytes, init.vnetHeader);
   const loop = new PacketLoop(device, ctx, shared);
   loop.generation = init.generation;
-  // Compile the engine before the first real packet (lib/daemon/warmup.ts): ~50 ms here.
-  warmUp(ctx, undefined, init.vnetHeader);
+  // Compile the engine before the first real packet (lib/daemon/warmup.ts): ~50 ms here. Its
+  // synthetic traffic is a NAT64's (a lease table, hosts in IPv6); a CLAT starts cold.
+  if (init.config.clat === null) warmUp(ctx, undefined, init.vnetHeader);
   post({ kind: "ready", index: init.index });
   // The main thread owns the fd and closes it; this Worker never does (a second close could
   // hit an fd number reused in between).
@@ -59,7 +71,7 @@ async function run(init: WorkerInit): Promise<string> {
       const msg = await nextMessage();
       if (msg.kind !== "reload" || msg.generation <= loop.generation) continue;
       ctx.settings = engineSettings(msg.config);
-      ctx.mapper = LeaseTable.attach(msg.table, msg.tableOptions);
+      ctx.mapper = mapperFor(msg.config, msg.table, msg.tableOptions);
       loop.reloaded(msg.generation);
       post({ kind: "reloaded", index: init.index, generation: msg.generation });
     }

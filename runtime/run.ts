@@ -64,6 +64,8 @@ import {
   type ReconfigureResult,
 } from "../lib/lease/table.ts";
 import { leaseTableOptions } from "../lib/xlat/settings.ts";
+import { withPref64 } from "../lib/clat/routes.ts";
+import type { Ipv6Prefix } from "../lib/addr/ipv6.ts";
 import { MappingLogFile } from "./mapping_log_file.ts";
 import { type MetricsServer, startMetricsServer } from "./metrics_server.ts";
 import {
@@ -437,7 +439,7 @@ class Daemon {
     }).catch((e) => log.error("reload failed: {error}", { error: message(e) }));
   }
 
-  /** Re-reads the configuration and applies it: routes and MTU, then the lease table. */
+  /** Re-reads the configuration and applies it (a CLAT's discovered PLAT prefix kept). */
   async #reload(): Promise<void> {
     const { counters } = this.#s;
     log.info("SIGHUP: reloading the configuration");
@@ -451,7 +453,32 @@ class Daemon {
       return;
     }
     if (this.#stopping) return;
-    const newCfg = keepRestartOnly(this.#cfg, next.config);
+    let newCfg = keepRestartOnly(this.#cfg, next.config);
+    if (newCfg.clat?.viaAuto === true) newCfg = withPref64(newCfg, this.#cfg.clat?.via ?? null);
+    this.#apply(newCfg);
+  }
+
+  /**
+   * A CLAT's `Via = "auto"` found a PLAT prefix, a new one, or lost it (null): applied like a
+   * reload of the running configuration with that prefix.
+   */
+  #onPref64(prefix: Ipv6Prefix | null, source: string): void {
+    this.#reloading = this.#reloading.then(() => {
+      if (this.#stopping) return;
+      const newCfg = withPref64(this.#cfg, prefix);
+      if (newCfg === this.#cfg) return;
+      log.info("PLAT prefix {prefix} (from {source})", {
+        event: "pref64",
+        prefix: prefix === null ? "none" : formatIpv6Prefix(prefix),
+        source,
+      });
+      this.#apply(newCfg);
+    }).catch((e) => log.error("PLAT prefix change failed: {error}", { error: message(e) }));
+  }
+
+  /** Applies a new configuration: routes and MTU, then the lease table and the Workers. */
+  #apply(newCfg: Config): void {
+    const { counters } = this.#s;
     const newRoutes = routesFor(newCfg);
     const changes = routeChanges(this.#routes, newRoutes);
     try {
@@ -549,6 +576,8 @@ async function startInterface(
       // The largest super-packet must fit the engine's buffers once translated (+20 bytes).
       gsoMaxBytes: offloadFlags !== 0 ? GSO_MAX_BYTES : undefined,
       ...routesFor(cfg),
+      // A CLAT's address for local applications (the translator's own are routed, not assigned).
+      addresses: cfg.clat?.hostAddress != null ? [cfg.clat.hostAddress] : [],
     });
     const workers = await startWorkers(tuns, shared, table, cfg);
     return { tuns, offloadFlags, iface, workers, alive: workers.map(() => true) };

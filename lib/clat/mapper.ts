@@ -33,8 +33,11 @@ export interface ClatMapperOptions {
   customerPool: readonly Ipv4Prefix[];
   /** The customers' IPv6 prefix (`Clat.Source6`), or null for `"embed"` (into `via`). */
   source6: Ipv6Prefix | null;
-  /** The PLAT prefix (`Clat.Via`): where the IPv4 world is embedded (RFC 6052). */
-  via: Ipv6Prefix;
+  /**
+   * The PLAT prefix (`Clat.Via`): where the IPv4 world is embedded (RFC 6052); null while
+   * `Via = "auto"` has discovered nothing, when the world maps to nothing.
+   */
+  via: Ipv6Prefix | null;
   /** Refuse non-global IPv4 addresses of the world (Well-Known Prefix, RFC 6052 §3.1). */
   refuseNonGlobal: boolean;
 }
@@ -71,6 +74,7 @@ export class ClatMapper implements LeaseLookup {
   readonly #embed: boolean;
   readonly #via: Uint8Array;
   readonly #viaLen: number;
+  readonly #hasVia: boolean;
   readonly #refuseNonGlobal: boolean;
 
   /**
@@ -93,8 +97,9 @@ export class ClatMapper implements LeaseLookup {
     this.#embed = opts.source6 === null;
     this.#source6 = opts.source6 === null ? new Uint8Array(16) : opts.source6.addr;
     this.#source6Len = opts.source6 === null ? 0 : opts.source6.len;
-    this.#via = opts.via.addr;
-    this.#viaLen = opts.via.len;
+    this.#hasVia = opts.via !== null;
+    this.#via = opts.via === null ? new Uint8Array(16) : opts.via.addr;
+    this.#viaLen = opts.via === null ? 0 : opts.via.len;
     this.#refuseNonGlobal = opts.refuseNonGlobal;
   }
 
@@ -122,7 +127,7 @@ export class ClatMapper implements LeaseLookup {
    * @returns the IPv4 address as an int32, or `NOT_IPV4`
    */
   v4For6(buf: Uint8Array, off: number, _nowSecs: number, _flags: number): number {
-    if (!matchesPrefix(buf, off, this.#via, this.#viaLen)) return NOT_IPV4;
+    if (!this.#hasVia || !matchesPrefix(buf, off, this.#via, this.#viaLen)) return NOT_IPV4;
     const v4 = extractIpv4(buf, off, this.#viaLen);
     if (v4 === NOT_IPV4 || !this.#worldAllowed(v4)) return NOT_IPV4;
     return v4 | 0;
@@ -136,10 +141,10 @@ export class ClatMapper implements LeaseLookup {
    * @param outOff its offset
    * @param _nowSecs unused (no state)
    * @param _flags unused
-   * @returns 1 when written, 0 for an address the Well-Known Prefix may not carry
+   * @returns 1 when written, 0 for an address the Well-Known Prefix may not carry (or no `Via`)
    */
   v6For4(v4: number, out: Uint8Array, outOff: number, _nowSecs: number, _flags: number): number {
-    if (!this.#worldAllowed(v4)) return 0;
+    if (!this.#hasVia || !this.#worldAllowed(v4)) return 0;
     embedIpv4(this.#via, this.#viaLen, v4, out, outOff);
     return 1;
   }
@@ -152,7 +157,7 @@ export class ClatMapper implements LeaseLookup {
    */
   staticV4For6(buf: Uint8Array, off: number): number {
     if (this.#embed) {
-      if (!matchesPrefix(buf, off, this.#via, this.#viaLen)) return NOT_IPV4;
+      if (!this.#hasVia || !matchesPrefix(buf, off, this.#via, this.#viaLen)) return NOT_IPV4;
       const v4 = extractIpv4(buf, off, this.#viaLen);
       if (v4 === NOT_IPV4 || this.#customerPrefix(v4) < 0) return NOT_IPV4;
       return v4 | 0;
@@ -192,6 +197,7 @@ export class ClatMapper implements LeaseLookup {
     const i = this.#customerPrefix(v4);
     if (i < 0) return 0;
     if (this.#embed) {
+      if (!this.#hasVia) return 0;
       embedIpv4(this.#via, this.#viaLen, v4, out, outOff);
       return 1;
     }

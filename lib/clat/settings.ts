@@ -11,8 +11,7 @@ import { engineSettings } from "../xlat/settings.ts";
 import { ClatMapper, type ClatMapperOptions } from "./mapper.ts";
 
 /**
- * The mapper options of a CLAT configuration whose `Via` is known (given, or discovered and
- * filled into `interface.prefix`).
+ * The mapper options of a CLAT configuration (with `Via = "auto"`, what has been discovered).
  *
  * @param cfg a validated CLAT configuration (`cfg.clat` not null)
  * @returns the customer pool, `Source6`, `Via` and the RFC 6052 §3.1 rule
@@ -23,7 +22,7 @@ export function clatMapperOptions(cfg: Config): ClatMapperOptions {
   return {
     customerPool: cfg.clat.customerPool,
     source6: cfg.clat.source6,
-    via: cfg.interface.prefix,
+    via: cfg.clat.via,
     refuseNonGlobal: engineSettings(cfg).refuseNonGlobal,
   };
 }

@@ -141,8 +141,15 @@ export interface Config {
 export interface ClatSection {
   /** The customers' IPv4 prefixes (`Clat.CustomerPool`). */
   customerPool: Ipv4Prefix[];
-  /** The PLAT prefix (`Clat.Via`), or null for `"auto"` (RFC 8781, then RFC 7050). */
+  /**
+   * The PLAT prefix in use (`Clat.Via`, also `interface.prefix`); null while `Via = "auto"` has
+   * discovered nothing (then the daemon routes no IPv4 into the CLAT).
+   */
   via: Ipv6Prefix | null;
+  /** `Via = "auto"`: the prefix is discovered (RFC 8781 Router Advertisements, then RFC 7050). */
+  viaAuto: boolean;
+  /** The IPv4 address assigned to the TUN for local applications (`Clat.HostAddress`), or null. */
+  hostAddress: number | null;
   /** The customers' IPv6 prefix (`Clat.Source6`), or null for `"embed"` (into `Via`). */
   source6: Ipv6Prefix | null;
   /** IPv4 destinations routed into the CLAT (`Clat.Routes4`). */

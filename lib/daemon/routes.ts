@@ -15,6 +15,7 @@ import { formatIpv4Prefix, type Ipv4Prefix, ipv4PrefixesOverlap } from "../addr/
 import { formatIpv6Prefix, ipv6InPrefix, type Ipv6Prefix } from "../addr/ipv6.ts";
 import type { Config } from "../config/config.ts";
 import { RESTART_ONLY_KEYS } from "../config/keys.ts";
+import { clatRoutes } from "../clat/routes.ts";
 
 /** The routes into the TUN device, in the order they are added. */
 export interface TunRoutes {
@@ -25,12 +26,13 @@ export interface TunRoutes {
 }
 
 /**
- * The routes a configuration needs.
+ * The routes a configuration needs (a CLAT's: lib/clat/routes.ts).
  *
  * @param cfg validated configuration
  * @returns routes without duplicates; a static map inside a pool prefix adds no route
  */
 export function routesFor(cfg: Config): TunRoutes {
+  if (cfg.clat !== null) return clatRoutes(cfg);
   const routes4: Ipv4Prefix[] = [];
   const add4 = (p: Ipv4Prefix) => {
     if (!routes4.some((r) => r.len <= p.len && ipv4PrefixesOverlap(r, p))) routes4.push(p);

@@ -48,6 +48,8 @@ export function clatConfig(v: ClatValues = {}): Config {
     clat: {
       customerPool: (v.customerPool ?? ["192.0.0.0/29"]).map((p) => parseIpv4Prefix(p)!),
       via: parseIpv6Prefix(v.via ?? "64:ff9b::/96")!,
+      viaAuto: false,
+      hostAddress: parseIpv4("192.0.0.1")!,
       source6: source6 === "embed" ? null : parseIpv6Prefix(source6)!,
       routes4: [parseIpv4Prefix("0.0.0.0/0")!],
     },
