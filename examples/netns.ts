@@ -421,6 +421,19 @@ export class Topology {
     return topo;
   }
 
+  /**
+   * Creates one more namespace, `<id>-<suffix>`, removed at teardown like the others (with
+   * `lo` up and no ICMP rate limits).
+   *
+   * @param suffix A short name, unique within the topology.
+   * @returns The namespace's name.
+   */
+  async addNamespace(suffix: string): Promise<string> {
+    const ns = `${this.id}-${suffix}`;
+    await this.#addNs(ns);
+    return ns;
+  }
+
   async #addNs(ns: string): Promise<void> {
     await must(["ip", "netns", "add", ns]);
     this.#created.push(ns);
@@ -607,6 +620,10 @@ export interface DaemonOptions {
   commandPrefix?: readonly string[];
   /** Extra environment variables for the daemon (e.g. `DENO_V8_FLAGS`), set through `env`. */
   env?: Record<string, string>;
+  /** The namespace to run in (default the translator's). */
+  ns?: string;
+  /** A subcommand before the options, e.g. `"clat"` (default none: the NAT64 translator). */
+  subcommand?: string;
 }
 
 /**
@@ -640,16 +657,17 @@ export async function startProtomask(topo: Topology, opts: DaemonOptions): Promi
     ...(opts.commandPrefix ?? []),
     ...(opts.env ? ["env", ...Object.entries(opts.env).map(([k, v]) => `${k}=${v}`)] : []),
   ];
-  const proc = topo.spawn(topo.translatorNs, [
+  const proc = topo.spawn(opts.ns ?? topo.translatorNs, [
     ...prefix,
     Deno.execPath(),
     "run",
     "-A",
     "--quiet",
     repoPath("main.ts"),
+    ...(opts.subcommand !== undefined ? [opts.subcommand] : []),
     ...(opts.verbose ? ["-v"] : []),
     configPath,
-  ], "protomask");
+  ], opts.subcommand === undefined ? "protomask" : `protomask ${opts.subcommand}`);
   const daemon = { kind: "protomask", proc, tunName: null as string | null, configPath };
   if (opts.waitReady === false) return daemon;
   const m = await proc.waitForOutput(/ready on \\?"?([\w.%-]+)/, opts.readyTimeoutMs ?? 20_000);

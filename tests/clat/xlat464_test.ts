@@ -1,0 +1,226 @@
+/**
+ * 464XLAT end to end (RFC 6877), in namespaces of its own:
+ *
+ * ```
+ *  app (IPv4 only)        clat host (IPv6 uplink)            PLAT                  router    server
+ *  eth0 192.168.77.2 --- a0 192.168.77.1                     (protomask NAT64)
+ *                         TUN: protomask clat               TUN: protomask
+ *                         eth0 2001:db8:a:1::2 === MTU 1280 === c1 2001:db8:a:1::1
+ *                                                            r0 203.0.113.1 ----- x0 … s0 ----- 198.51.100.2
+ * ```
+ *
+ * The CLAT maps its customers (the app's LAN, and its own host address 192.0.0.1) into
+ * `Source6` 2001:db8:c1a7::/64, which the PLAT's namespace routes to it; `Via` is the PLAT's
+ * prefix. ping, UDP, TCP (10 MB down, 2 MB up), traceroute, and path-MTU discovery and
+ * fragmentation of a 1500-byte IPv4 path over the 1280-byte IPv6 link.
+ */
+
+import assert from "node:assert/strict";
+import { patternSha256 } from "../../examples/netns_servers.ts";
+import {
+  type Client,
+  type Daemon,
+  e2eTest,
+  ipIn,
+  PORTS,
+  type RunResult,
+  SERVER_V4,
+  startProtomask,
+  type Topology,
+} from "../e2e/_harness.ts";
+
+/** The app's LAN behind the CLAT. */
+const APP_V4 = "192.168.77.2";
+const LAN_GW_V4 = "192.168.77.1";
+/** The customers' IPv6 prefix (RFC 6877 §6.3: a dedicated /64 routed to the CLAT). */
+const SOURCE6 = "2001:db8:c1a7::/64";
+/** The CLAT's own IPv4 address (the default). */
+const CLAT_ADDRESS4 = "192.0.0.2";
+/** The PLAT's own IPv4 address (the harness's Address4). */
+const PLAT_ADDRESS4 = "192.0.2.1";
+/** The IPv6 link between the CLAT host and the PLAT. */
+const UPLINK_MTU = 1280;
+
+/** The CLAT's configuration for this topology. */
+export function clatToml(extra: string[] = []): string {
+  return [
+    "[Clat]",
+    'CustomerPool = ["192.0.0.0/29", "192.168.77.0/24"]',
+    'Via = "2001:db8:64::/96"',
+    `Source6 = "${SOURCE6}"`,
+    ...extra,
+    "",
+  ].join("\n");
+}
+
+/** The app namespace behind the CLAT host, and the CLAT host's side of the topology. */
+export async function build464(topo: Topology, clatHost: Client): Promise<string> {
+  const app = await topo.addNamespace("a");
+  const h = clatHost.ns;
+  await topo.sysctl(app, "net.ipv6.conf.all.disable_ipv6", "1");
+  await topo.sysctl(h, "net.ipv4.ip_forward", "1");
+  await topo.sysctl(h, "net.ipv6.conf.all.forwarding", "1");
+  await ipIn(h, `link add a0 type veth peer name eth0 netns ${app}`);
+  await ipIn(h, `addr add ${LAN_GW_V4}/24 dev a0`);
+  await ipIn(h, "link set a0 up");
+  await ipIn(app, `addr add ${APP_V4}/24 dev eth0`);
+  await ipIn(app, "link set eth0 up");
+  await ipIn(app, `route add default via ${LAN_GW_V4} dev eth0`);
+  // The narrow IPv6 link, both ends.
+  await ipIn(h, `link set eth0 mtu ${UPLINK_MTU}`);
+  await ipIn(topo.translatorNs, `link set c${clatHost.index} mtu ${UPLINK_MTU}`);
+  // The operator routes the customers' prefix to the CLAT host.
+  await ipIn(topo.translatorNs, `-6 route add ${SOURCE6} via ${clatHost.addr}`);
+  return app;
+}
+
+/** Starts `main.ts clat` in the CLAT host's namespace. */
+export function startClat(topo: Topology, clatHost: Client, toml: string): Promise<Daemon> {
+  return startProtomask(topo, {
+    configText: toml,
+    configName: "clat.toml",
+    ns: clatHost.ns,
+    subcommand: "clat",
+  });
+}
+
+function describe(r: RunResult): string {
+  return `exit ${r.code}\n${r.stdout}\n${r.stderr}`;
+}
+
+e2eTest("clat: 464XLAT — an IPv4-only app reaches an IPv4-only server through CLAT and PLAT", {
+  topology: { clients: 1, tag: "x4" },
+  tools: ["ping", "curl", "dig", "traceroute", "sha256sum"],
+  translators: ["protomask"],
+  timeoutMs: 180_000,
+}, async ({ topo, start }) => {
+  const host = topo.clients[0]!;
+  const app = await build464(topo, host);
+  await start();
+  const clat = await startClat(topo, host, clatToml());
+  const exec = (ns: string, cmd: string[], timeoutMs = 30_000) => topo.exec(ns, cmd, { timeoutMs });
+
+  // ping: from the app on the LAN, and from the CLAT host itself (HostAddress 192.0.0.1).
+  const ping = await exec(app, ["ping", "-n", "-c", "3", "-i", "0.2", "-W", "3", SERVER_V4]);
+  assert.equal(ping.code, 0, describe(ping));
+  assert.match(ping.stdout, / 0% packet loss/);
+  const hostPing = await exec(host.ns, ["ping", "-n", "-c", "2", "-W", "3", SERVER_V4]);
+  assert.equal(hostPing.code, 0, describe(hostPing));
+  assert.match(hostPing.stdout, /from 198\.51\.100\.2/);
+
+  // UDP: a DNS query to the server's responder.
+  const dns = await exec(app, [
+    "dig",
+    "+tries=2",
+    "+time=3",
+    `@${SERVER_V4}`,
+    "-p",
+    String(PORTS.dns),
+    "clat.example.",
+    "A",
+  ]);
+  assert.equal(dns.code, 0, describe(dns));
+  assert.match(dns.stdout, /status: NOERROR/);
+  assert.match(dns.stdout, /198\.51\.100\.80/);
+
+  // TCP: 10 MB down and 2 MB up, byte for byte (path-MTU discovery across both translators:
+  // the server's and the app's 1500-byte segments meet the 1280-byte link).
+  const down = 10 * 1024 * 1024;
+  const file = `${topo.dir}/down.bin`;
+  const get = await exec(app, [
+    "curl",
+    "-sS",
+    "--max-time",
+    "90",
+    "-o",
+    file,
+    `http://${SERVER_V4}:${PORTS.http}/bytes/${down}`,
+  ], 100_000);
+  assert.equal(get.code, 0, describe(get));
+  const sum = await exec(app, ["sha256sum", file]);
+  assert.equal(sum.stdout.split(" ")[0], patternSha256(down), "download intact");
+  const upFile = `${topo.dir}/up.bin`;
+  await Deno.writeFile(upFile, new Uint8Array(2 * 1024 * 1024).map((_, i) => (i * 7) & 0xff));
+  const post = await exec(app, [
+    "curl",
+    "-sS",
+    "--max-time",
+    "60",
+    "--data-binary",
+    `@${upFile}`,
+    `http://${SERVER_V4}:${PORTS.http}/sha256`,
+  ], 70_000);
+  assert.equal(post.code, 0, describe(post));
+  const upSum = await exec(app, ["sha256sum", upFile]);
+  assert.equal(post.stdout.trim(), upSum.stdout.split(" ")[0], "upload intact");
+
+  // traceroute: the CLAT (TTL), the PLAT (its Address6, back through Via), the IPv4 router.
+  const tr = await exec(app, [
+    "traceroute",
+    "-n",
+    "-q",
+    "1",
+    "-w",
+    "2",
+    "-m",
+    "12",
+    SERVER_V4,
+  ], 60_000);
+  assert.equal(tr.code, 0, describe(tr));
+  const hops = tr.stdout.split("\n").slice(1).map((l) => l.trim().split(/\s+/)[1] ?? "");
+  for (const want of [LAN_GW_V4, CLAT_ADDRESS4, PLAT_ADDRESS4, "203.0.113.2", SERVER_V4]) {
+    assert.ok(hops.includes(want), `hop ${want} in:\n${tr.stdout}`);
+  }
+  assert.equal(hops.filter((h) => h !== "").at(-1), SERVER_V4, tr.stdout);
+
+  // Path MTU: DF set, 1500 bytes. The CLAT answers 1480 (its MTU6), then the 1280-byte link's
+  // Packet Too Big comes back translated as 1260; a 1260-byte ping then gets through.
+  const seen: number[] = [];
+  for (let i = 0; i < 6 && !seen.includes(1260); i++) {
+    const big = await exec(app, [
+      "ping",
+      "-n",
+      "-c",
+      "1",
+      "-W",
+      "2",
+      "-M",
+      "do",
+      "-s",
+      "1472",
+      SERVER_V4,
+    ]);
+    for (const m of (big.stdout + big.stderr).matchAll(/mtu ?= ?(\d+)/g)) seen.push(Number(m[1]));
+  }
+  assert.ok(seen.includes(1260), `Fragmentation Needed with MTU 1260, saw ${seen.join(", ")}`);
+  const fits = await exec(app, [
+    "ping",
+    "-n",
+    "-c",
+    "2",
+    "-W",
+    "3",
+    "-M",
+    "do",
+    "-s",
+    "1232",
+    SERVER_V4,
+  ]);
+  assert.equal(fits.code, 0, describe(fits));
+  // DF clear: the CLAT fragments to 1280 (RFC 7915 §4 lowest-ipv6-mtu), the PLAT reassembles
+  // the ICMP echo, and the reply comes back.
+  const frag = await exec(app, [
+    "ping",
+    "-n",
+    "-c",
+    "3",
+    "-W",
+    "3",
+    "-M",
+    "dont",
+    "-s",
+    "1472",
+    SERVER_V4,
+  ]);
+  assert.match(frag.stdout, /1480 bytes from 198\.51\.100\.2/, describe(frag));
+});
