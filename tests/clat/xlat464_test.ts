@@ -223,4 +223,5 @@ e2eTest("clat: 464XLAT — an IPv4-only app reaches an IPv4-only server through 
     SERVER_V4,
   ]);
   assert.match(frag.stdout, /1480 bytes from 198\.51\.100\.2/, describe(frag));
+  assert.equal(clat.proc.status, null, `the CLAT still runs:\n${clat.proc.stderr}`);
 });
