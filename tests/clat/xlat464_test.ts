@@ -152,7 +152,11 @@ e2eTest("clat: 464XLAT — an IPv4-only app reaches an IPv4-only server through 
   ], 70_000);
   assert.equal(post.code, 0, describe(post));
   const upSum = await exec(app, ["sha256sum", upFile]);
-  assert.equal(post.stdout.trim(), upSum.stdout.split(" ")[0], "upload intact");
+  assert.equal(
+    post.stdout.trim(),
+    `${upSum.stdout.split(" ")[0]} ${2 * 1024 * 1024}`,
+    "upload intact",
+  );
 
   // traceroute: the CLAT (TTL), the PLAT (its Address6, back through Via), the IPv4 router.
   const tr = await exec(app, [
