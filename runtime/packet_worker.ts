@@ -46,6 +46,12 @@ function mapperFor(
   return config.clat !== null ? clatMapper(config) : LeaseTable.attach(table, options);
 }
 
+/** A CLAT's first customer address (the warm-up's other end), or undefined for a translator. */
+function firstCustomer(config: Config): number | undefined {
+  const p = config.clat?.customerPool[0];
+  return p === undefined ? undefined : p.len < 32 ? p.addr + 1 : p.addr;
+}
+
 async function run(init: WorkerInit): Promise<string> {
   const shared = SharedState.attach(init.shared);
   const ctx = new XlatContext({
@@ -57,9 +63,8 @@ async function run(init: WorkerInit): Promise<string> {
   const device = attachTun(init.fd, init.name, init.mtuBytes, init.vnetHeader);
   const loop = new PacketLoop(device, ctx, shared);
   loop.generation = init.generation;
-  // Compile the engine before the first real packet (lib/daemon/warmup.ts): ~50 ms here. Its
-  // synthetic traffic is a NAT64's (a lease table, hosts in IPv6); a CLAT starts cold.
-  if (init.config.clat === null) warmUp(ctx, undefined, init.vnetHeader);
+  // Compile the engine before the first real packet (lib/daemon/warmup.ts): ~50 ms here.
+  warmUp(ctx, undefined, init.vnetHeader, firstCustomer(init.config));
   post({ kind: "ready", index: init.index });
   // The main thread owns the fd and closes it; this Worker never does (a second close could
   // hit an fd number reused in between).
@@ -72,6 +77,10 @@ async function run(init: WorkerInit): Promise<string> {
       if (msg.kind !== "reload" || msg.generation <= loop.generation) continue;
       ctx.settings = engineSettings(msg.config);
       ctx.mapper = mapperFor(msg.config, msg.table, msg.tableOptions);
+      // A CLAT's first Via (discovered after start) or a new one: its round trips change.
+      if (msg.config.clat !== null) {
+        warmUp(ctx, undefined, init.vnetHeader, firstCustomer(msg.config));
+      }
       loop.reloaded(msg.generation);
       post({ kind: "reloaded", index: init.index, generation: msg.generation });
     }

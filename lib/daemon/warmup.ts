@@ -45,17 +45,34 @@ const PEER4 = 0x01000001;
 /** The throwaway pool: 100.64.0.0/30 (its .1 and .2 are leasable). */
 const WARM_POOL = { addr: 0x64400000, len: 30 };
 
-/** Builds one IPv6 packet from HOST6 to the peer embedded in the prefix, checksummed. */
-function packet6(ctx: XlatContext, nh: number, l4: number[]): Uint8Array {
+/**
+ * The two ends of the synthetic IPv6 packets (32 bytes: source, destination). A translator's:
+ * HOST6 to the peer embedded in the prefix. A CLAT's (RFC 6877): the peer embedded in `Via` to
+ * the customer `customer4`'s IPv6 address, through the Worker's own (stateless) mapper; null when
+ * the CLAT has no `Via` yet or `customer4` is no customer.
+ */
+function ends6(ctx: XlatContext, customer4: number | undefined): Uint8Array | null {
   const s = ctx.settings;
+  const ends = new Uint8Array(32);
+  if (!s.clat) {
+    ends.set(HOST6, 0);
+    embedIpv4(s.prefix, s.prefixLen, PEER4, ends, 16);
+    return ends;
+  }
+  if (customer4 === undefined) return null;
+  if (ctx.mapper.v6For4(PEER4, ends, 0, 0, 0) === 0) return null;
+  return ctx.mapper.staticV6For4(customer4 | 0, ends, 16) === 0 ? null : ends;
+}
+
+/** Builds one IPv6 packet between `ends` (source, destination), checksummed. */
+function packet6(ends: Uint8Array, nh: number, l4: number[]): Uint8Array {
   const p = new Uint8Array(ipv6.HEADER_LEN + l4.length);
   const v = new DataView(p.buffer);
   v.setUint32(0, 0x60000000);
   v.setUint16(4, l4.length);
   p[6] = nh;
   p[7] = 64;
-  p.set(HOST6, ipv6.SOURCE_OFF);
-  embedIpv4(s.prefix, s.prefixLen, PEER4, p, ipv6.DESTINATION_OFF);
+  p.set(ends, ipv6.SOURCE_OFF);
   p.set(l4, ipv6.HEADER_LEN);
   const csumAt = ipv6.HEADER_LEN + (nh === ipv4.PROTO_TCP ? 16 : nh === ipv4.PROTO_UDP ? 6 : 2);
   // Pseudo-header: both addresses, the upper-layer length and the next header.
@@ -127,22 +144,31 @@ function warmClassifier(ctx: XlatContext, rounds: number): void {
  * @param rounds round trips per packet kind (default {@link WARMUP_ROUNDS})
  * @param offload the Worker's device has TUN offload: each packet goes through `offloadInput`
  *   with a plain `virtio_net_hdr` first, as in the loop
+ * @param customer4 a CLAT's (`ctx.settings.clat`): one customer's IPv4 address, the other end
+ *   of its round trips (which start from the IPv6 side and go through its own mapper, which
+ *   keeps no state)
  * @returns the number of packets translated both ways (0 means the settings refused them all,
- *   e.g. a prefix the synthetic peer cannot be embedded in; warming up is then skipped)
+ *   e.g. a prefix the synthetic peer cannot be embedded in, or a CLAT without `Via` yet; warming
+ *   up is then skipped)
  */
 export function warmUp(
   ctx: XlatContext,
   rounds: number = WARMUP_ROUNDS,
   offload = false,
+  customer4?: number,
 ): number {
+  const ends = ends6(ctx, customer4);
+  if (ends === null) return 0;
   const mapper = ctx.mapper;
   const saved = ctx.counters.slice();
   const savedId = ctx.idState;
   const savedTokens = ctx.tokens;
-  ctx.mapper = LeaseTable.create({ pool: [WARM_POOL], staticMaps: [], reservationSecs: 3600 });
+  if (!ctx.settings.clat) {
+    ctx.mapper = LeaseTable.create({ pool: [WARM_POOL], staticMaps: [], reservationSecs: 3600 });
+  }
   const packets = [
-    packet6(ctx, ipv4.PROTO_UDP, [0x13, 0x88, 0x00, 0x35, 0, 26, 0, 0, ...new Array(18).fill(7)]),
-    packet6(ctx, ipv4.PROTO_TCP, [
+    packet6(ends, ipv4.PROTO_UDP, [0x13, 0x88, 0x00, 0x35, 0, 26, 0, 0, ...new Array(18).fill(7)]),
+    packet6(ends, ipv4.PROTO_TCP, [
       0x9c,
       0x40,
       0x00,
@@ -165,7 +191,7 @@ export function warmUp(
       0,
       ...new Array(32).fill(9),
     ]),
-    packet6(ctx, ipv6.NH_ICMPV6, [128, 0, 0, 0, 0x12, 0x34, 0, 1, ...new Array(56).fill(5)]),
+    packet6(ends, ipv6.NH_ICMPV6, [128, 0, 0, 0, 0x12, 0x34, 0, 1, ...new Array(56).fill(5)]),
   ];
   let translated = 0;
   try {

@@ -6,6 +6,7 @@ import { createEngine } from "../../lib/xlat/settings.ts";
 import { translate } from "../../lib/xlat/translate.ts";
 import { hex } from "../_util/packets.ts";
 import { withData } from "../xlat/_build.ts";
+import { clatConfig, clatEngine } from "../clat/_clat.ts";
 
 const CONFIGS = {
   nsp96: `[Interface]\nPrefix = "2001:db8:64::/96"\nPool = ["192.0.2.16/28"]\n`,
@@ -63,4 +64,17 @@ Deno.test("a warmed-up context translates a real packet exactly as a cold one", 
     out.push(c.mem.slice(c.emitOffset[0]!, c.emitOffset[0]! + c.emitLength[0]!));
   }
   assert.deepEqual(out[1], out[0]);
+});
+
+Deno.test("warmUp() of a clat runs world ↔ customer round trips through its own mapper, or none without Via", () => {
+  const ctx = clatEngine(clatConfig({ via: "2001:db8:64::/96" }));
+  const mapper = ctx.mapper;
+  const counters = ctx.counters.slice();
+  assert.equal(warmUp(ctx, 50, false, 0xc0000001), 50 * 3 * 2);
+  assert.equal(ctx.mapper, mapper, "the CLAT's mapper is still the one");
+  assert.deepEqual(ctx.counters, counters, "counters untouched");
+  assert.equal(warmUp(ctx, 50, false, 0x0a000001), 0, "10.0.0.1 is no customer");
+  const cfg = clatConfig();
+  const waiting = clatEngine({ ...cfg, clat: { ...cfg.clat!, via: null, viaAuto: true } });
+  assert.equal(warmUp(waiting, 50, false, 0xc0000001), 0, "Via = auto, nothing found yet");
 });
