@@ -22,6 +22,7 @@ import {
   pollAsync,
   PollFd,
   POLLIN,
+  readSmallFile,
   SysError,
   writeSmallFile,
 } from "./libc.ts";
@@ -308,6 +309,91 @@ export function ipv6ConfPath(ifname: string, key: string): string {
  */
 export function setProxyNdp(ifname: string, on: boolean): void {
   writeSmallFile(ipv6ConfPath(ifname, "proxy_ndp"), on ? "1\n" : "0\n");
+}
+
+/** What {@link setUpProxyNeighbors} did, and how to take it back. */
+export interface ProxyNeighbors {
+  /** The uplink's interface index. */
+  readonly index: number;
+  /** Warnings for the operator (e.g. forwarding off: the kernel will not answer). */
+  readonly warnings: string[];
+  /**
+   * Deletes the entries that were added and puts `proxy_ndp` back as it was. Never throws;
+   * idempotent.
+   *
+   * @returns one line per step that failed
+   */
+  undo(): string[];
+}
+
+/**
+ * Makes the kernel answer Neighbor Solicitations on `uplink` for each address (the CLAT's
+ * `NeighborProxy`: one /128 per customer's `Source6` address, RFC 6877 §6.3): turns
+ * `net.ipv6.conf.<uplink>.proxy_ndp` on and adds a proxy entry per address. On failure what
+ * was done is undone before the error is thrown.
+ *
+ * @param uplink the interface facing the IPv6 network (`Clat.Uplink`)
+ * @param addrs the 16-byte IPv6 addresses
+ * @returns a handle whose `undo()` removes the entries and restores `proxy_ndp`
+ * @throws {SysError} ENODEV for a missing interface, EPERM without CAP_NET_ADMIN
+ */
+export function setUpProxyNeighbors(uplink: string, addrs: readonly Uint8Array[]): ProxyNeighbors {
+  const index = linkIndex(uplink);
+  const warnings: string[] = [];
+  const sysctl = ipv6ConfPath(uplink, "proxy_ndp");
+  const before = readSmallFile(sysctl).trim();
+  try {
+    const fwd = readSmallFile(ipv6ConfPath(uplink, "forwarding")).trim();
+    if (fwd !== "1") {
+      warnings.push(
+        `net.ipv6.conf.${uplink}.forwarding is ${fwd}: the kernel answers for proxy neighbor ` +
+          `entries only on a forwarding link (\`sysctl -w net.ipv6.conf.${uplink}.forwarding=1\`, ` +
+          `with accept_ra=2 to keep taking Router Advertisements)`,
+      );
+    }
+  } catch (e) {
+    warnings.push(`cannot read net.ipv6.conf.${uplink}.forwarding: ${String(e)}`);
+  }
+  const added: Uint8Array[] = [];
+  let restored = false;
+  const undo = (): string[] => {
+    const problems: string[] = [];
+    if (added.length > 0) {
+      try {
+        using nl = Rtnetlink.open();
+        while (added.length > 0) {
+          const a = added.pop()!;
+          try {
+            nl.deleteProxyNeighbor(index, a);
+          } catch (e) {
+            problems.push(`proxy neighbor ${formatIpv6(a)} not removed: ${String(e)}`);
+          }
+        }
+      } catch (e) {
+        problems.push(`proxy neighbors not removed: ${String(e)}`);
+      }
+    }
+    if (!restored) {
+      restored = true;
+      try {
+        if (before !== "1") setProxyNdp(uplink, false);
+      } catch (e) {
+        problems.push(`net.ipv6.conf.${uplink}.proxy_ndp not restored: ${String(e)}`);
+      }
+    }
+    return problems;
+  };
+  try {
+    setProxyNdp(uplink, true);
+    using nl = Rtnetlink.open();
+    for (const a of addrs) {
+      nl.addProxyNeighbor(index, a);
+      added.push(a);
+    }
+  } catch (e) {
+    throw withCleanup(e, undo());
+  }
+  return { index, warnings, undo };
 }
 
 /** The rtnetlink multicast group of ND user options (`RTNLGRP_ND_USEROPT`, linux/rtnetlink.h). */

@@ -2,9 +2,11 @@
 //   _neigh_tool.ts proxy-ndp IF 0|1   set net.ipv6.conf.IF.proxy_ndp (setProxyNdp)
 //   _neigh_tool.ts add IF ADDR        add a proxy neighbor entry (Rtnetlink.addProxyNeighbor)
 //   _neigh_tool.ts del IF ADDR        delete it (Rtnetlink.deleteProxyNeighbor)
+//   _neigh_tool.ts setup IF ADDR...   setUpProxyNeighbors; prints {"ready": true, "warnings"},
+//                                     undoes on SIGTERM and prints {"undone": problems}
 // Prints {"ok": true} or exits 1 with the SysError's message on stderr.
 import { parseIpv6 } from "../../lib/addr/ipv6.ts";
-import { linkIndex, Rtnetlink, setProxyNdp } from "../../ffi/netlink.ts";
+import { linkIndex, Rtnetlink, setProxyNdp, setUpProxyNeighbors } from "../../ffi/netlink.ts";
 
 const [cmd, ifname, arg] = Deno.args;
 try {
@@ -16,6 +18,15 @@ try {
     using nl = Rtnetlink.open();
     if (cmd === "add") nl.addProxyNeighbor(linkIndex(ifname), addr);
     else nl.deleteProxyNeighbor(linkIndex(ifname), addr);
+  } else if (cmd === "setup" && ifname !== undefined) {
+    const addrs = Deno.args.slice(2).map((a) => parseIpv6(a) ?? Deno.exit(2));
+    const p = setUpProxyNeighbors(ifname, addrs);
+    console.log(JSON.stringify({ ready: true, warnings: p.warnings }));
+    const stop = Promise.withResolvers<void>();
+    Deno.addSignalListener("SIGTERM", () => stop.resolve());
+    await stop.promise;
+    console.log(JSON.stringify({ undone: p.undo() }));
+    Deno.exit(0);
   } else {
     throw new Error("usage: proxy-ndp IF 0|1 | add IF ADDR | del IF ADDR");
   }

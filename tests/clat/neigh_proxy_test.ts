@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { ipv6ConfPath } from "../../ffi/netlink.ts";
 import { encodeProxyNeigh, netlinkMessages, RTPROT_PROTOMASK } from "../../ffi/netlink_msg.ts";
 import { parseIpv6 } from "../../lib/addr/ipv6.ts";
-import { ipIn, must, repoPath, run, sleep } from "../../examples/netns.ts";
+import { ipIn, must, Proc, repoPath, run, sleep } from "../../examples/netns.ts";
 import { hex, toHex } from "../_util/packets.ts";
 
 const SEQ = 0x6b13e682;
@@ -190,6 +190,47 @@ Deno.test({
 
       r = await tool("proxy-ndp", "a0", "0");
       assert.equal(r.code, 0, r.stderr);
+
+      // setUpProxyNeighbors(): proxy_ndp on and an entry per address; undo() takes both back.
+      const setup = new Proc([
+        "ip",
+        "netns",
+        "exec",
+        ours,
+        Deno.execPath(),
+        "run",
+        "--quiet",
+        "--allow-ffi",
+        "--allow-read",
+        repoPath("tests/clat/_neigh_tool.ts"),
+        "setup",
+        "a0",
+        TARGET,
+        "2001:db8:1::c000:202",
+      ], "proxy neighbors");
+      try {
+        assert.ok(await setup.waitForOutput(/"ready":true/, 20_000), setup.stderr);
+        assert.match(setup.stdout, /"warnings":\[\]/);
+        const proxies = await ipIn(ours, "-6 neigh show proxy");
+        assert.match(proxies, /2001:db8:1::c000:201 dev a0 proxy proto 77/);
+        assert.match(proxies, /2001:db8:1::c000:202 dev a0 proxy proto 77/);
+        const on = await must(
+          ["ip", "netns", "exec", ours, "sysctl", "-n", "net.ipv6.conf.a0.proxy_ndp"],
+        );
+        assert.equal(on.trim(), "1");
+        const again = await solicit(peer);
+        assert.equal(again?.lladdr, ourMac, JSON.stringify(again));
+        const st = await setup.stop("SIGTERM", 5000);
+        assert.equal(st.code, 0, setup.stderr);
+        assert.match(setup.stdout, /"undone":\[\]/);
+        assert.doesNotMatch(await ipIn(ours, "-6 neigh show proxy"), /c000:20[12]/);
+        const off = await must(
+          ["ip", "netns", "exec", ours, "sysctl", "-n", "net.ipv6.conf.a0.proxy_ndp"],
+        );
+        assert.equal(off.trim(), "0");
+      } finally {
+        await setup.stop("SIGKILL", 5000).catch(() => {});
+      }
     } finally {
       for (const ns of created.reverse()) await run(["ip", "netns", "del", ns]);
     }
