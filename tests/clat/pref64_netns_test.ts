@@ -260,3 +260,54 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "clat pref64: without Resolver the RFC 7050 query goes to the system's resolv.conf",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const net = await makeNet("sys");
+    // `ip netns exec` bind-mounts /etc/netns/<ns>/resolv.conf over /etc/resolv.conf.
+    const etc = `/etc/netns/${net.host}`;
+    let dns: Proc | null = null;
+    let probe: Proc | null = null;
+    try {
+      await Deno.mkdir(etc, { recursive: true });
+      await Deno.writeTextFile(`${etc}/resolv.conf`, "nameserver 127.0.0.1\n");
+      dns = new Proc([
+        "ip",
+        "netns",
+        "exec",
+        net.host,
+        Deno.execPath(),
+        "run",
+        "--quiet",
+        "--unstable-net",
+        "--allow-net",
+        repoPath("tests/clat/_dns64_server.ts"),
+        "--listen",
+        "127.0.0.1",
+        "--port",
+        "53",
+        "--answer",
+        "64:ff9b::c000:aa",
+        "--answer",
+        "64:ff9b::c000:ab",
+      ], "dns64 server");
+      assert.ok(await dns.waitForOutput(/"listening":true/, 20_000), dns.stderr);
+      probe = startProbe(net, ["--grace-ms", "300"]);
+      assert.ok(await probe.waitForOutput(/"ready":true/, 20_000), probe.stderr);
+      assert.deepEqual(await waitChanges(probe, 1, 20_000), [
+        { prefix: "64:ff9b::/96", source: "dns" },
+      ]);
+      assert.match(dns.stdout, /"query":"ipv4only.arpa","qtype":28/);
+      await stopProbe(probe);
+      probe = null;
+    } finally {
+      if (probe !== null) await probe.stop("SIGKILL", 5000).catch(() => {});
+      if (dns !== null) await dns.stop("SIGKILL", 5000).catch(() => {});
+      await Deno.remove(etc, { recursive: true }).catch(() => {});
+      await net.teardown();
+    }
+  },
+});
