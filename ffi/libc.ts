@@ -33,6 +33,8 @@ export {
 } from "../lib/daemon/errno.ts";
 import { EIO } from "../lib/daemon/errno.ts";
 
+/** `open(2)` flag: write only. */
+export const O_WRONLY = 0x1;
 /** `open(2)` flag: read and write. */
 export const O_RDWR = 0x2;
 /** `open(2)` flag: non-blocking I/O. */
@@ -159,6 +161,14 @@ export const SYMBOLS = {
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   // nfds_t is unsigned long: passed as the constant BigInt 1n (no allocation, no deopt).
   poll: { parameters: ["pointer", "u64", "i32"], result: "i32" },
+  // A `poll` run on a Deno thread-pool thread (a promise), so a main-thread reader waits for
+  // a socket without blocking the event loop (runtime/pref64.ts). errno stays on that thread.
+  poll_nb: {
+    name: "poll",
+    parameters: ["buffer", "u64", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   sendto: {
@@ -425,6 +435,58 @@ export function readSmallFile(path: string, maxBytes = 4096): string {
   } finally {
     lib.close(fd);
   }
+}
+
+/**
+ * Writes a small file (a sysctl under /proc/sys) through libc, for the same reason as
+ * {@link readSmallFile}: the file must exist (it is not created) and is written in one call.
+ * For setup code, not the hot path.
+ *
+ * @param path the file
+ * @param text what to write (UTF-8)
+ * @throws {SysError} when the file cannot be opened or the write fails or is short
+ */
+export function writeSmallFile(path: string, text: string): void {
+  const lib = libc();
+  const fd = check(`open(${path})`, lib.open(cString(path), O_WRONLY | O_CLOEXEC, 0));
+  try {
+    const buf = new TextEncoder().encode(text);
+    const iov = new IoVec();
+    iov.set(0, buf, 0, buf.length);
+    const n = writeVec(fd, iov, 1);
+    if (n < 0) throw new SysError(`write(${path})`, -n);
+    if (n !== buf.length) throw new SysError(`write(${path})`, EIO, `${n} of ${buf.length} bytes`);
+  } finally {
+    lib.close(fd);
+  }
+}
+
+/**
+ * `poll(2)` for one descriptor on a Deno thread-pool thread: the calling thread's event loop
+ * keeps running while it waits. One promise per call: for sockets that see a few messages a
+ * minute (Router Advertisement options), not packets.
+ *
+ * @param pollfd an 8-byte `struct pollfd` buffer owned by the caller, untouched until the
+ *   promise settles
+ * @param fd descriptor to wait on
+ * @param events `POLLIN`, …
+ * @param timeoutMs how long to wait
+ * @returns the `revents` bits (0 on timeout), or -1 on failure (errno is lost on the pool
+ *   thread; EINTR is the usual one: wait again)
+ */
+export async function pollAsync(
+  pollfd: Uint8Array<ArrayBuffer>,
+  fd: number,
+  events: number,
+  timeoutMs: number,
+): Promise<number> {
+  const v = new DataView(pollfd.buffer, pollfd.byteOffset, 8);
+  v.setInt32(0, fd, true);
+  v.setInt16(4, events, true);
+  v.setInt16(6, 0, true);
+  const r = await libc().poll_nb(pollfd, 1n, timeoutMs);
+  if (r < 0) return -1;
+  return r === 0 ? 0 : v.getUint16(6, true);
 }
 
 /**

@@ -1,7 +1,9 @@
 /**
  * An rtnetlink client over `socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)` through FFI: link up
  * and MTU, addresses and routes, each request acknowledged; and {@link setUpInterface}, which
- * configures the translator's TUN and can undo exactly what it did.
+ * configures the translator's TUN and can undo exactly what it did. For the CLAT: proxy
+ * Neighbor Discovery entries ({@link Rtnetlink.addProxyNeighbor}, {@link setProxyNdp}) and a
+ * socket on the ND user-option multicast group ({@link NdUserOptSocket}, RFC 8781 PREF64).
  *
  * @module
  */
@@ -12,16 +14,21 @@ import {
   check,
   closeQuietly,
   cString,
+  EAGAIN,
   EINTR,
   errno,
   ETIMEDOUT,
   libc,
+  pollAsync,
   PollFd,
   POLLIN,
+  readSmallFile,
   SysError,
+  writeSmallFile,
 } from "./libc.ts";
 import {
   encodeAddr,
+  encodeProxyNeigh,
   encodeRoute,
   encodeSetLink,
   findAck,
@@ -36,10 +43,15 @@ const NETLINK_ROUTE = 0;
 /** How long a request waits for its ACK before failing with ETIMEDOUT. */
 const ACK_TIMEOUT_MS = 5000;
 
-/** `struct sockaddr_nl` with every field zero but the family (the kernel, or "assign me"). */
-function sockaddrNl(): Uint8Array<ArrayBuffer> {
+/**
+ * `struct sockaddr_nl` with every field zero but the family (the kernel, or "assign me") and
+ * the legacy multicast group bitmask (bit `n - 1` for group `n`, groups 1..32).
+ */
+function sockaddrNl(groups = 0): Uint8Array<ArrayBuffer> {
   const sa = new Uint8Array(12);
-  new DataView(sa.buffer).setUint16(0, AF_NETLINK, true);
+  const v = new DataView(sa.buffer);
+  v.setUint16(0, AF_NETLINK, true);
+  v.setUint32(8, groups >>> 0, true);
   return sa;
 }
 
@@ -224,6 +236,37 @@ export class Rtnetlink {
     );
   }
 
+  /**
+   * Adds a proxy neighbor entry (`ip -6 neigh add proxy ADDR dev X proto 77`): the kernel
+   * answers Neighbor Solicitations for `addr` on the link with its own MAC (RFC 6877 §6.3, a
+   * /128 per customer address). It answers only while `proxy_ndp` ({@link setProxyNdp}) and
+   * `forwarding` are on for the link. Adding an entry that exists succeeds.
+   *
+   * @param index interface index
+   * @param addr 16-byte IPv6 address (or uint32 IPv4 for proxy ARP)
+   * @throws {SysError} e.g. EPERM without CAP_NET_ADMIN
+   */
+  addProxyNeighbor(index: number, addr: NlAddr): void {
+    this.request(
+      `add proxy neighbor ${addrText(addr)}`,
+      (seq) => encodeProxyNeigh({ add: true, index, addr }, seq),
+    );
+  }
+
+  /**
+   * Deletes a proxy neighbor entry (`ip -6 neigh del proxy ADDR dev X`).
+   *
+   * @param index interface index
+   * @param addr 16-byte IPv6 address (or uint32 IPv4)
+   * @throws {SysError} ENOENT when there is no such entry
+   */
+  deleteProxyNeighbor(index: number, addr: NlAddr): void {
+    this.request(
+      `delete proxy neighbor ${addrText(addr)}`,
+      (seq) => encodeProxyNeigh({ add: false, index, addr }, seq),
+    );
+  }
+
   /** Closes the socket (idempotent). */
   close(): void {
     const fd = this.#fd;
@@ -234,6 +277,212 @@ export class Rtnetlink {
   /** Closes the socket at the end of a `using` block. */
   [Symbol.dispose](): void {
     this.close();
+  }
+}
+
+/**
+ * The file of a per-interface IPv6 sysctl, refusing names that would leave the directory.
+ *
+ * @param ifname interface name (or `all`, `default`)
+ * @param key the setting, e.g. `proxy_ndp`
+ * @returns `/proc/sys/net/ipv6/conf/<ifname>/<key>`
+ * @throws {Error} for an empty name, `.`, `..`, or one holding `/` or longer than 15 bytes
+ */
+export function ipv6ConfPath(ifname: string, key: string): string {
+  if (
+    ifname === "" || ifname === "." || ifname === ".." || ifname.includes("/") ||
+    ifname.includes("\0") || new TextEncoder().encode(ifname).length > 15
+  ) {
+    throw new Error(`${JSON.stringify(ifname)} is not an interface name`);
+  }
+  return `/proc/sys/net/ipv6/conf/${ifname}/${key}`;
+}
+
+/**
+ * Sets `net.ipv6.conf.<ifname>.proxy_ndp`, through libc (Deno's file API wants --allow-all
+ * for /proc). With it on (and `forwarding` on for the link) the kernel answers Neighbor
+ * Solicitations for the link's proxy entries.
+ *
+ * @param ifname the link, e.g. the CLAT's uplink
+ * @param on the value to set
+ * @throws {SysError} ENOENT when there is no such interface, EACCES/EPERM without root
+ */
+export function setProxyNdp(ifname: string, on: boolean): void {
+  writeSmallFile(ipv6ConfPath(ifname, "proxy_ndp"), on ? "1\n" : "0\n");
+}
+
+/** What {@link setUpProxyNeighbors} did, and how to take it back. */
+export interface ProxyNeighbors {
+  /** The uplink's interface index. */
+  readonly index: number;
+  /** Warnings for the operator (e.g. forwarding off: the kernel will not answer). */
+  readonly warnings: string[];
+  /**
+   * Deletes the entries that were added and puts `proxy_ndp` back as it was. Never throws;
+   * idempotent.
+   *
+   * @returns one line per step that failed
+   */
+  undo(): string[];
+}
+
+/**
+ * Makes the kernel answer Neighbor Solicitations on `uplink` for each address (the CLAT's
+ * `NeighborProxy`: one /128 per customer's `Source6` address, RFC 6877 §6.3): turns
+ * `net.ipv6.conf.<uplink>.proxy_ndp` on and adds a proxy entry per address. On failure what
+ * was done is undone before the error is thrown.
+ *
+ * @param uplink the interface facing the IPv6 network (`Clat.Uplink`)
+ * @param addrs the 16-byte IPv6 addresses
+ * @returns a handle whose `undo()` removes the entries and restores `proxy_ndp`
+ * @throws {SysError} ENODEV for a missing interface, EPERM without CAP_NET_ADMIN
+ */
+export function setUpProxyNeighbors(uplink: string, addrs: readonly Uint8Array[]): ProxyNeighbors {
+  const index = linkIndex(uplink);
+  const warnings: string[] = [];
+  const sysctl = ipv6ConfPath(uplink, "proxy_ndp");
+  const before = readSmallFile(sysctl).trim();
+  try {
+    const fwd = readSmallFile(ipv6ConfPath(uplink, "forwarding")).trim();
+    if (fwd !== "1") {
+      warnings.push(
+        `net.ipv6.conf.${uplink}.forwarding is ${fwd}: the kernel answers for proxy neighbor ` +
+          `entries only on a forwarding link (\`sysctl -w net.ipv6.conf.${uplink}.forwarding=1\`, ` +
+          `with accept_ra=2 to keep taking Router Advertisements)`,
+      );
+    }
+  } catch (e) {
+    warnings.push(`cannot read net.ipv6.conf.${uplink}.forwarding: ${String(e)}`);
+  }
+  const added: Uint8Array[] = [];
+  let restored = false;
+  const undo = (): string[] => {
+    const problems: string[] = [];
+    if (added.length > 0) {
+      try {
+        using nl = Rtnetlink.open();
+        while (added.length > 0) {
+          const a = added.pop()!;
+          try {
+            nl.deleteProxyNeighbor(index, a);
+          } catch (e) {
+            problems.push(`proxy neighbor ${formatIpv6(a)} not removed: ${String(e)}`);
+          }
+        }
+      } catch (e) {
+        problems.push(`proxy neighbors not removed: ${String(e)}`);
+      }
+    }
+    if (!restored) {
+      restored = true;
+      try {
+        if (before !== "1") setProxyNdp(uplink, false);
+      } catch (e) {
+        problems.push(`net.ipv6.conf.${uplink}.proxy_ndp not restored: ${String(e)}`);
+      }
+    }
+    return problems;
+  };
+  try {
+    setProxyNdp(uplink, true);
+    using nl = Rtnetlink.open();
+    for (const a of addrs) {
+      nl.addProxyNeighbor(index, a);
+      added.push(a);
+    }
+  } catch (e) {
+    throw withCleanup(e, undo());
+  }
+  return { index, warnings, undo };
+}
+
+/** The rtnetlink multicast group of ND user options (`RTNLGRP_ND_USEROPT`, linux/rtnetlink.h). */
+const RTNLGRP_ND_USEROPT = 20;
+/** `recv(2)` flag: do not block. */
+const MSG_DONTWAIT = 0x40;
+/** A netlink socket's receive queue overflowed: messages were lost (`recv` → ENOBUFS). */
+const ENOBUFS = 105;
+
+/**
+ * A NETLINK_ROUTE socket bound to the `RTNLGRP_ND_USEROPT` multicast group: the kernel sends
+ * it one `RTM_NEWNDUSEROPT` message per Router Advertisement option it leaves to user space
+ * (PREF64 among them; see lib/clat/pref64.ts). Read from the main thread without blocking it:
+ * {@link NdUserOptSocket.wait} polls on a thread-pool thread, {@link NdUserOptSocket.receive}
+ * reads what is queued with `MSG_DONTWAIT`.
+ */
+export class NdUserOptSocket {
+  #fd: number;
+  readonly #pollfd = new Uint8Array(8);
+  /** The receive buffer; {@link NdUserOptSocket.receive} fills it. */
+  readonly buffer: Uint8Array<ArrayBuffer> = new Uint8Array(65536);
+
+  private constructor(fd: number) {
+    this.#fd = fd;
+  }
+
+  /**
+   * Opens the socket and joins the group.
+   *
+   * @returns the socket; close it with {@link NdUserOptSocket.close}
+   * @throws {SysError} when the socket cannot be created or bound
+   */
+  static open(): NdUserOptSocket {
+    const fd = check(
+      "socket(AF_NETLINK, NETLINK_ROUTE)",
+      libc().socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE),
+    );
+    let ok = false;
+    try {
+      const groups = 1 << (RTNLGRP_ND_USEROPT - 1);
+      check("bind(AF_NETLINK, RTNLGRP_ND_USEROPT)", libc().bind(fd, sockaddrNl(groups), 12));
+      ok = true;
+      return new NdUserOptSocket(fd);
+    } finally {
+      if (!ok) closeQuietly(fd);
+    }
+  }
+
+  /**
+   * Waits until a message is queued, on a thread-pool thread (the event loop keeps running).
+   * Do not close the socket while a wait is pending: stop waiting first.
+   *
+   * @param timeoutMs the longest wait
+   * @returns true when something can be read, false on timeout, a closed socket or an
+   *   interrupted wait
+   */
+  async wait(timeoutMs: number): Promise<boolean> {
+    if (this.#fd < 0) return false;
+    const ev = await pollAsync(this.#pollfd, this.#fd, POLLIN, timeoutMs);
+    return ev > 0;
+  }
+
+  /**
+   * Reads one queued datagram into {@link NdUserOptSocket.buffer} without blocking.
+   *
+   * @returns its length; 0 when nothing is queued; -1 when the kernel dropped messages
+   *   because the queue was full (ENOBUFS; reading can go on)
+   * @throws {SysError} on any other failure
+   */
+  receive(): number {
+    if (this.#fd < 0) return 0;
+    for (;;) {
+      const n = Number(
+        libc().recv(this.#fd, this.buffer, BigInt(this.buffer.length), MSG_DONTWAIT),
+      );
+      if (n >= 0) return n;
+      const e = errno();
+      if (e === EINTR) continue;
+      if (e === EAGAIN) return 0;
+      if (e === ENOBUFS) return -1;
+      throw new SysError("recv(netlink RTNLGRP_ND_USEROPT)", e);
+    }
+  }
+
+  /** Closes the socket (idempotent); no {@link NdUserOptSocket.wait} may be pending. */
+  close(): void {
+    const fd = this.#fd;
+    this.#fd = -1;
+    closeQuietly(fd);
   }
 }
 

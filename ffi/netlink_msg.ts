@@ -55,6 +55,10 @@ export const RTM_DELADDR = 21;
 export const RTM_NEWROUTE = 24;
 /** Delete a route. */
 export const RTM_DELROUTE = 25;
+/** Add a neighbor (or a proxy entry, with {@link NTF_PROXY}). */
+export const RTM_NEWNEIGH = 28;
+/** Delete a neighbor (or a proxy entry). */
+export const RTM_DELNEIGH = 29;
 
 /** Address family IPv4. */
 export const AF_INET = 2;
@@ -105,6 +109,15 @@ export const RTN_UNICAST = 1;
  * iproute2's list of assigned values.
  */
 export const RTPROT_PROTOMASK = 77;
+
+/** Neighbor attribute: the neighbor's address. */
+export const NDA_DST = 1;
+/** Neighbor attribute: the protocol that added the entry (u8; Linux 5.2+). */
+export const NDA_PROTOCOL = 12;
+/** Neighbor flag: a proxy entry (the host answers Neighbor Solicitations for the address). */
+export const NTF_PROXY = 0x08;
+/** Neighbor state: permanent. */
+export const NUD_PERMANENT = 0x80;
 
 /** An IP address for a netlink request: IPv4 as a uint32 number, IPv6 as 16 bytes. */
 export type NlAddr = number | Uint8Array;
@@ -307,6 +320,85 @@ export function encodeRoute(req: RouteRequest, seq: number): Uint8Array {
   if (req.len > 0) w.attr(RTA_DST, bytes);
   w.attrU32(RTA_OIF, req.index);
   return w.finish();
+}
+
+/** Fields of {@link encodeProxyNeigh}. */
+export interface ProxyNeighRequest {
+  /** Add (true) or delete (false). */
+  add: boolean;
+  /** The interface the kernel answers Neighbor Solicitations on. */
+  index: number;
+  /** The address to answer for: uint32 IPv4 (proxy ARP) or 16-byte IPv6 (proxy ND). */
+  addr: NlAddr;
+}
+
+/**
+ * Encodes `RTM_NEWNEIGH` or `RTM_DELNEIGH` for a proxy entry, as
+ * `ip -6 neigh add proxy ADDR dev X proto 77` and `ip -6 neigh del proxy ADDR dev X` send it:
+ * `struct ndmsg` with `NUD_PERMANENT` and `NTF_PROXY`, `NDA_PROTOCOL` {@link RTPROT_PROTOMASK}
+ * (an addition only: leftovers show as `proto 77` in `ip -6 neigh show proxy`) and `NDA_DST`.
+ * The kernel treats adding an existing proxy entry as success.
+ *
+ * @param req add/delete, interface and address
+ * @param seq sequence number echoed in the ACK
+ * @returns the message bytes
+ */
+export function encodeProxyNeigh(req: ProxyNeighRequest, seq: number): Uint8Array {
+  const { family, bytes } = addrBytes(req.addr);
+  const w = new MsgWriter();
+  const flags = NLM_F_REQUEST | NLM_F_ACK | (req.add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+  header(w, req.add ? RTM_NEWNEIGH : RTM_DELNEIGH, flags, seq);
+  const at = w.reserve(12); // struct ndmsg
+  w.view.setUint8(at, family);
+  w.view.setUint8(at + 1, 0); // pad1
+  w.view.setUint16(at + 2, 0, LE); // pad2
+  w.view.setInt32(at + 4, req.index, LE);
+  w.view.setUint16(at + 8, NUD_PERMANENT, LE); // ndm_state
+  w.view.setUint8(at + 10, NTF_PROXY); // ndm_flags
+  w.view.setUint8(at + 11, RTN_UNSPEC); // ndm_type
+  if (req.add) w.attrU8(NDA_PROTOCOL, RTPROT_PROTOMASK);
+  w.attr(NDA_DST, bytes);
+  return w.finish();
+}
+
+/** One netlink message in a received buffer. */
+export interface NlMessage {
+  /** `nlmsg_type`. */
+  type: number;
+  /** Offset of its payload (after the 16-byte header). */
+  payloadOff: number;
+  /** Payload length. */
+  payloadLen: number;
+}
+
+/**
+ * Splits a buffer of received netlink messages (a multicast datagram may hold several).
+ *
+ * @param buf received bytes
+ * @param len how many of them are valid
+ * @returns the messages, or the reason the buffer is malformed (the messages before it are
+ *   not returned: a datagram is taken whole or not at all)
+ */
+export function netlinkMessages(
+  buf: Uint8Array,
+  len: number,
+): { ok: true; value: NlMessage[] } | { ok: false; reason: string } {
+  const v = new DataView(buf.buffer, buf.byteOffset, Math.min(len, buf.length));
+  const out: NlMessage[] = [];
+  let off = 0;
+  while (off + NLMSG_HDRLEN <= v.byteLength) {
+    const msgLen = v.getUint32(off, LE);
+    if (msgLen < NLMSG_HDRLEN || off + msgLen > v.byteLength) {
+      return { ok: false, reason: `malformed netlink message at ${off} (length ${msgLen})` };
+    }
+    out.push({
+      type: v.getUint16(off + 4, LE),
+      payloadOff: off + NLMSG_HDRLEN,
+      payloadLen: msgLen - NLMSG_HDRLEN,
+    });
+    off += align4(msgLen);
+  }
+  return { ok: true, value: out };
 }
 
 /** What {@link findAck} found for a sequence number. */
