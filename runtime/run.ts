@@ -22,7 +22,12 @@
 
 import { getLogger } from "@logtape/logtape";
 import { dirname } from "node:path";
-import { type InterfaceSetup, setUpInterface } from "../ffi/netlink.ts";
+import {
+  type InterfaceSetup,
+  type ProxyNeighbors,
+  setUpInterface,
+  setUpProxyNeighbors,
+} from "../ffi/netlink.ts";
 import { readSmallFile } from "../ffi/libc.ts";
 import { GSO_MAX_BYTES, type LinuxTun, offloadNames, openTunOffload } from "../ffi/tun.ts";
 import { formatIpv4, formatIpv4Prefix } from "../lib/addr/ipv4.ts";
@@ -64,7 +69,8 @@ import {
   type ReconfigureResult,
 } from "../lib/lease/table.ts";
 import { leaseTableOptions } from "../lib/xlat/settings.ts";
-import { withPref64 } from "../lib/clat/routes.ts";
+import { proxyAddresses, withPref64 } from "../lib/clat/routes.ts";
+import { Pref64Discovery } from "./pref64.ts";
 import type { Ipv6Prefix } from "../lib/addr/ipv6.ts";
 import { MappingLogFile } from "./mapping_log_file.ts";
 import { type MetricsServer, startMetricsServer } from "./metrics_server.ts";
@@ -180,6 +186,10 @@ class Daemon {
   #reloading: Promise<void> = Promise.resolve();
   #timers: ReturnType<typeof setInterval>[] = [];
   #handlers: [Deno.Signal, () => void][] = [];
+  /** A CLAT's `Via = "auto"` discovery while it runs. */
+  #pref64: Pref64Discovery | null = null;
+  /** A CLAT's proxy Neighbor Discovery entries (`NeighborProxy`) while they are in place. */
+  #proxy: ProxyNeighbors | null = null;
   #resolveStopped!: (code: number) => void;
   readonly #stopped = new Promise<number>((resolve) => (this.#resolveStopped = resolve));
 
@@ -295,6 +305,7 @@ class Daemon {
     for (const [sig, fn] of this.#handlers) Deno.addSignalListener(sig, fn);
     // Only now: whoever waits for this line may signal at once, and must find the handlers.
     this.#logReady();
+    this.#syncClat(null, this.#cfg);
     for (const warning of sysctlWarnings(readSysctls())) {
       log.warn("{warning}", { event: "sysctl", warning });
     }
@@ -399,6 +410,8 @@ class Daemon {
     for (const [sig, fn] of this.#handlers) Deno.removeSignalListener(sig, fn);
     for (const w of this.#s.workers) w.onmessage = null;
     await this.#reloading.catch(() => {});
+    await this.#pref64?.stop();
+    for (const p of this.#proxy?.undo() ?? []) log.warn("cleanup: {problem}", { problem: p });
     keeper.close(); // ends the half-full watch (not awaited: no timers are left)
     if (this.#stateFile !== null) {
       await this.#saving;
@@ -454,8 +467,69 @@ class Daemon {
     }
     if (this.#stopping) return;
     let newCfg = keepRestartOnly(this.#cfg, next.config);
-    if (newCfg.clat?.viaAuto === true) newCfg = withPref64(newCfg, this.#cfg.clat?.via ?? null);
+    const found = this.#cfg.clat?.viaAuto === true ? this.#cfg.clat.via : null;
+    if (newCfg.clat?.viaAuto === true) newCfg = withPref64(newCfg, found);
     this.#apply(newCfg);
+  }
+
+  /**
+   * A CLAT's parts outside the engine, brought from `before` (null at start) to `after`: the
+   * `Via = "auto"` discovery runs exactly while it is configured, and the proxy Neighbor
+   * Discovery entries are those of `after` (set up again when the addresses or uplink change).
+   * A failure is logged; the translation runs on without them.
+   */
+  #syncClat(before: Config | null, after: Config): void {
+    const was = before?.clat ?? null;
+    const clat = after.clat;
+    if (clat?.viaAuto === true && this.#pref64 === null) {
+      try {
+        this.#pref64 = Pref64Discovery.start({
+          uplink: clat.uplink,
+          resolver: clat.resolver,
+          onChange: (prefix, source) => this.#onPref64(prefix, source),
+          log: (level, msg) => log[level]("{message}", { event: "pref64", message: msg }),
+        });
+        log.info(
+          "waiting for a PLAT prefix (RFC 8781 RAs{on}, then RFC 7050); no IPv4 routes until one is known",
+          {
+            event: "pref64-waiting",
+            on: clat.uplink === null ? "" : ` on ${clat.uplink}`,
+          },
+        );
+      } catch (e) {
+        log.error("cannot discover the PLAT prefix: {error}", { error: message(e) });
+      }
+    } else if (clat?.viaAuto !== true && this.#pref64 !== null) {
+      void this.#pref64.stop();
+      this.#pref64 = null;
+    }
+    const wanted = clat?.neighborProxy === true && clat.uplink !== null
+      ? proxyAddresses(after).map(formatIpv6).join(",") + "@" + clat.uplink
+      : "";
+    const had = was?.neighborProxy === true && was.uplink !== null && before !== null
+      ? proxyAddresses(before).map(formatIpv6).join(",") + "@" + was.uplink
+      : "";
+    if (before !== null && wanted === had) return;
+    for (const p of this.#proxy?.undo() ?? []) log.warn("cleanup: {problem}", { problem: p });
+    this.#proxy = null;
+    if (wanted === "") return;
+    try {
+      const addrs = proxyAddresses(after);
+      this.#proxy = setUpProxyNeighbors(clat!.uplink!, addrs);
+      for (const w of this.#proxy.warnings) {
+        log.warn("{warning}", { event: "neighbor-proxy", warning: w });
+      }
+      log.info("answering Neighbor Discovery on {uplink} for {count} customer addresses", {
+        event: "neighbor-proxy",
+        uplink: clat!.uplink,
+        count: addrs.length,
+      });
+    } catch (e) {
+      log.error("cannot set up NeighborProxy on {uplink}: {error}", {
+        uplink: clat!.uplink,
+        error: message(e),
+      });
+    }
   }
 
   /**
@@ -493,6 +567,7 @@ class Daemon {
     }
     const result = this.#reloadLeases(newCfg);
     if (result === null) return;
+    this.#syncClat(this.#cfg, newCfg);
     this.#cfg = newCfg;
     this.#routes = newRoutes;
     log.info("configuration reloaded: {leases} leases kept, {dropped} dropped; routes {routes}", {

@@ -18,6 +18,7 @@ import { type Ipv4Prefix, ipv4PrefixesOverlap } from "../addr/ipv4.ts";
 import { ipv6InPrefix, type Ipv6Prefix } from "../addr/ipv6.ts";
 import { embedIpv4 } from "../addr/rfc6052.ts";
 import type { Config } from "../config/config.ts";
+import { clatMapper } from "./settings.ts";
 
 /** The u-octet's first bit (RFC 6052 §2.2: bits 64–71 are zero). */
 const U_OCTET_BIT = 64;
@@ -80,4 +81,36 @@ export function withPref64(cfg: Config, prefix: Ipv6Prefix | null): Config {
     interface: { ...cfg.interface, prefix: prefix ?? cfg.interface.prefix },
     clat: { ...clat, via: prefix },
   };
+}
+
+/** The most addresses `NeighborProxy` answers for (one proxy entry each). */
+export const MAX_PROXY_ADDRESSES = 4096;
+
+/**
+ * The IPv6 addresses a CLAT's `NeighborProxy` answers Neighbor Solicitations for on `Uplink`:
+ * every customer's `Source6` address, and `Address6` when it is in `Source6` too.
+ * @param cfg a validated CLAT configuration with a `Source6` prefix
+ * @returns the addresses (16 bytes each), at most {@link MAX_PROXY_ADDRESSES}
+ * @throws {RangeError} when `CustomerPool` holds more addresses than that (the configuration
+ *   check refuses such a configuration first)
+ */
+export function proxyAddresses(cfg: Config): Uint8Array[] {
+  const clat = cfg.clat!;
+  const mapper = clatMapper(cfg);
+  const total = clat.customerPool.reduce((n, p) => n + 2 ** (32 - p.len), 0);
+  if (total > MAX_PROXY_ADDRESSES) {
+    throw new RangeError(`${total} customer addresses; NeighborProxy takes ${MAX_PROXY_ADDRESSES}`);
+  }
+  const out: Uint8Array[] = [];
+  for (const p of clat.customerPool) {
+    for (let i = 0; i < 2 ** (32 - p.len); i++) {
+      const a = new Uint8Array(16);
+      if (mapper.staticV6For4((p.addr + i) | 0, a, 0) === 1) out.push(a);
+    }
+  }
+  if (clat.source6 !== null && ipv6InPrefix(cfg.interface.address6, 0, clat.source6)) {
+    const a6 = cfg.interface.address6;
+    if (!out.some((a) => a.every((b, i) => b === a6[i]))) out.push(a6);
+  }
+  return out;
 }

@@ -47,6 +47,7 @@ export {
 // One definition of a static map, shared with the lease table.
 import type { StaticMap } from "../lease/static_map.ts";
 export type { StaticMap };
+import type { NameServer } from "../clat/rfc7050.ts";
 
 /** The validated configuration. Every object in it is frozen. */
 export interface Config {
@@ -154,6 +155,12 @@ export interface ClatSection {
   source6: Ipv6Prefix | null;
   /** IPv4 destinations routed into the CLAT (`Clat.Routes4`). */
   routes4: Ipv4Prefix[];
+  /** The interface facing the IPv6 network (`Clat.Uplink`): RAs and proxy ND; null for any. */
+  uplink: string | null;
+  /** Proxy Neighbor Discovery on `uplink` for every customer's `Source6` address. */
+  neighborProxy: boolean;
+  /** The DNS server for RFC 7050 (`Clat.Resolver`), or null for the system's. */
+  resolver: NameServer | null;
 }
 
 function deepFreeze<T>(v: T): T {

@@ -52,6 +52,9 @@ export function clatConfig(v: ClatValues = {}): Config {
       hostAddress: parseIpv4("192.0.0.1")!,
       source6: source6 === "embed" ? null : parseIpv6Prefix(source6)!,
       routes4: [parseIpv4Prefix("0.0.0.0/0")!],
+      uplink: null,
+      neighborProxy: false,
+      resolver: null,
     },
   } as Config;
 }
