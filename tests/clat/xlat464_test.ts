@@ -23,6 +23,7 @@ import {
   e2eTest,
   ipIn,
   PORTS,
+  repoPath,
   type RunResult,
   SERVER_V4,
   startProtomask,
@@ -229,3 +230,66 @@ e2eTest("clat: 464XLAT — an IPv4-only app reaches an IPv4-only server through 
   assert.match(frag.stdout, /1480 bytes from 198\.51\.100\.2/, describe(frag));
   assert.equal(clat.proc.status, null, `the CLAT still runs:\n${clat.proc.stderr}`);
 });
+
+/** A PREF64 option (RFC 8781 §4) for 2001:db8:64::/96 (PLC 0), lifetime in seconds, as hex. */
+function pref64Option(lifetimeSecs: number): string {
+  return "2602" + ((lifetimeSecs / 8) << 3).toString(16).padStart(4, "0") + "20010db8" +
+    "00640000" + "00000000";
+}
+
+e2eTest(
+  "clat: Via = auto — nothing routed until an RFC 8781 Router Advertisement brings the PLAT prefix, and gone when it is withdrawn",
+  {
+    topology: { clients: 1, tag: "xa" },
+    tools: ["ping"],
+    translators: ["protomask"],
+    timeoutMs: 120_000,
+  },
+  async ({ topo, start }) => {
+    const host = topo.clients[0]!;
+    const app = await build464(topo, host);
+    // The uplink takes RAs while the host forwards (accept_ra 2), as the README says.
+    await topo.sysctl(host.ns, "net.ipv6.conf.eth0.accept_ra", "2");
+    await start();
+    const clat = await startClat(
+      topo,
+      host,
+      clatToml(['Via = "auto"', 'Uplink = "eth0"']).replace('Via = "2001:db8:64::/96"\n', ""),
+    );
+    const exec = (ns: string, cmd: string[]) => topo.exec(ns, cmd, { timeoutMs: 20_000 });
+    const sendRa = async (lifetimeSecs: number) => {
+      const r = await exec(topo.translatorNs, [
+        "/usr/bin/python3",
+        repoPath("tests/clat/_send_ra.py"),
+        `c${host.index}`,
+        "fe80::64",
+        pref64Option(lifetimeSecs),
+      ]);
+      assert.equal(r.code, 0, describe(r));
+    };
+
+    assert.match(clat.proc.stderr, /waiting for a PLAT prefix/);
+    const before = await exec(host.ns, ["ping", "-n", "-c", "1", "-W", "2", SERVER_V4]);
+    assert.notEqual(before.code, 0);
+    assert.match(before.stdout + before.stderr, /Network is unreachable/, describe(before));
+
+    await sendRa(1800);
+    const found = await clat.proc.waitForOutput(/PLAT prefix[^\n]*2001:db8:64::\/96[^\n]*/, 15_000);
+    assert.ok(found, `no prefix taken:\n${clat.proc.stderr}`);
+    assert.match(found[0], /\bra\b/, "learned from the RA");
+    let ok: RunResult | null = null;
+    for (let i = 0; i < 10 && ok?.code !== 0; i++) {
+      ok = await exec(app, ["ping", "-n", "-c", "2", "-i", "0.2", "-W", "2", SERVER_V4]);
+    }
+    assert.equal(ok!.code, 0, describe(ok!));
+    assert.match(ok!.stdout, /bytes from 198\.51\.100\.2/);
+
+    // Lifetime 0 withdraws the prefix: the IPv4 routes go again.
+    await sendRa(0);
+    const lost = await clat.proc.waitForOutput(/PLAT prefix[^\n]*none/, 15_000);
+    assert.ok(lost, `prefix not withdrawn:\n${clat.proc.stderr}`);
+    const after = await exec(host.ns, ["ping", "-n", "-c", "1", "-W", "2", SERVER_V4]);
+    assert.match(after.stdout + after.stderr, /Network is unreachable/, describe(after));
+    assert.equal(clat.proc.status, null, "the CLAT still runs");
+  },
+);
