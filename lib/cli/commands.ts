@@ -18,6 +18,7 @@ import {
   parseConfig,
 } from "../config/config.ts";
 import {
+  assignNoHostAddress,
   type ConfigTree,
   type KeyOrigins,
   readProtomask1Tree,
@@ -208,6 +209,9 @@ export function loadDaemonConfig(input: DaemonConfigInput): DaemonConfigSuccess 
       origins.set("Interface.Pool", { label: "--pool-prefix", raw: undefined, flag: true });
     } else {
       origins.set("Clat.CustomerPool", { label: "--customer-prefix", raw: undefined, flag: true });
+      const sections = new Map<string, ConfigTree>();
+      assignNoHostAddress(sections);
+      tree = Object.fromEntries(sections);
     }
     const applied = applyOverrides(tree, origins, input.overrides, mode);
     problems.push(...applied.problems);

@@ -390,7 +390,7 @@ function crossCheckTranslator(c: Checker, cfg: Config): void {
   }
   if (
     pool.length === 0 && mapStatic.length === 0 &&
-    !c.problems.some((p) => p.path === "Interface" || p.path === "Rules") &&
+    !c.problems.some((p) => p.path === "Interface" || p.path === "Rules" || p.path === "Clat") &&
     !c.failed("Interface.Pool") && !c.failed("Rules.MapStatic")
   ) {
     c.report(

@@ -262,11 +262,23 @@ export function readProtomask1Tree(
       });
     }
   }
+  if (mode === "clat") assignNoHostAddress(sections);
   for (const s of sectionsOf(mode) as SectionSpec[]) {
     const t = sections.get(s.name);
     if (t !== undefined && Object.keys(t).length > 0) tree[s.name] = t;
   }
   return { tree, origins, problems, warnings };
+}
+
+/**
+ * protomask-clat 1.x assigns no address to its TUN device (its customers are on a LAN), so a
+ * 1.x configuration (JSON or flags alone) runs with `Clat.HostAddress = ""`, not with the
+ * TOML default (192.0.0.1, for local applications).
+ * @param sections the tree's sections by TOML name, `Clat` created when absent
+ */
+export function assignNoHostAddress(sections: Map<string, ConfigTree>): void {
+  if (!sections.has("Clat")) sections.set("Clat", {});
+  sections.get("Clat")!.HostAddress = "";
 }
 
 /** A value as `formatConfigProblem()` should show it: JSON integers as integers. */
