@@ -138,6 +138,17 @@ function unknownKey(label: string, key: string, allowed: readonly string[]): Con
   return { path: label, value: undefined, message };
 }
 
+/** A top-level key of the other 1.x program's JSON: which program reads it. */
+function otherProgramKey(key: string, mode: ConfigMode): ConfigProblem | null {
+  const other: ConfigMode = mode === "clat" ? "translator" : "clat";
+  if (!protomask1Keys(other).includes(key) || protomask1Keys(mode).includes(key)) return null;
+  const message = mode === "clat"
+    ? "unknown key (protomask 1.x's translator has it, protomask-clat does not" +
+      `${key === "pool" ? "; the customers are customer_pool" : ""})`
+    : "unknown key (a protomask-clat 1.x key: run `protomask clat` with this file)";
+  return { path: key, value: undefined, message };
+}
+
 function readStaticMap(
   raw: unknown,
   origins: KeyOrigins,
@@ -240,7 +251,7 @@ export function readProtomask1Tree(
   for (const [key, v] of Object.entries(doc)) {
     const k = keyByJson.get(key);
     if (k === undefined) {
-      problems.push(unknownKey(key, key, allowed));
+      problems.push(otherProgramKey(key, mode) ?? unknownKey(key, key, allowed));
       continue;
     }
     // null: left to the default, as when the key is absent.
