@@ -104,17 +104,17 @@ export const CLAT_USAGE =
 
 Usage:
   protomask clat [OPTIONS] <CONFIG>
-  protomask clat [OPTIONS] [<CONFIG>] --customer-prefix <PREFIX>... [1.x OPTIONS]
+  protomask clat [OPTIONS] [<CONFIG>] [1.x OPTIONS]
   protomask clat [OPTIONS] check-config <FILE> [1.x OPTIONS]
 
 protomask clat runs the CLAT: it creates the TUN device, assigns it
 Clat.HostAddress, routes Clat.Routes4 (every IPv4 destination by default) into
-it and translates statelessly: an IPv4 packet from a customer (Clat.CustomerPool)
-leaves as IPv6 toward the PLAT prefix (Clat.Via, or discovered with "auto"),
-from the customer's IPv6 address (Clat.Source6). CONFIG is a TOML file with the
-sections [Clat], [Translation] and [Metrics], or a protomask-clat 1.x JSON file
-(a name ending in .json, or text starting with '{'). A CONFIG named
-check-config needs a path: ./check-config.
+it and translates statelessly: an IPv4 packet from a customer
+(Clat.CustomerPool) leaves as IPv6 toward the PLAT prefix (Clat.Via, or
+discovered with "auto"), from the customer's IPv6 address (Clat.Source6).
+CONFIG is a TOML file with the sections [Clat], [Translation] and [Metrics], or
+a protomask-clat 1.x JSON file (a name ending in .json, or text starting with
+'{'). A CONFIG named check-config needs a path: ./check-config.
 
 Commands:
   check-config      Validate a CLAT configuration file and print the effective
