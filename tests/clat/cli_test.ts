@@ -15,6 +15,7 @@ import {
   type UsageError,
 } from "../../lib/cli/args.ts";
 import { parseConfig } from "../../lib/config/config.ts";
+import { protomask1FlagKeys } from "../../lib/config/keys.ts";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -100,7 +101,12 @@ Deno.test("clat cli: protomask-clat 1.x flags, alone or over a file", () => {
     overrides: { ...CLAT_NONE, via: "auto" },
   });
   // Any 1.x flag is something to run (the rest takes the defaults).
-  assert.equal(command(["clat", "-i", "clat0"]).kind, "clat");
+  const flag = command(["clat", "-i", "clat0"]);
+  assert.equal(flag.kind, "clat");
+  // Every protomask-clat flag of the key table has its field in the parsed overrides.
+  for (const k of protomask1FlagKeys("clat")) {
+    assert.ok(flag.kind === "clat" && Object.hasOwn(flag.overrides, k.v1!.option!), k.v1!.option);
+  }
 });
 
 Deno.test("clat cli: -h is the CLAT's help after clat, -V the version", () => {
