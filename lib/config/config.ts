@@ -171,12 +171,14 @@ export interface ClatSection {
   /** The customers' IPv4 prefixes (`Clat.CustomerPool`), at least one, none overlapping. */
   customerPool: Ipv4Prefix[];
   /**
-   * The PLAT prefix (`Clat.Via`), or null for `"auto"` (RFC 8781 RA PREF64, then RFC 7050).
-   * Set, `interface.prefix` is the same prefix. Null, `interface.prefix` holds the Well-Known
-   * Prefix only as a placeholder until a prefix is discovered: {@link withDiscoveredVia} gives
-   * the configuration to run with then (no address of the configuration depends on it).
+   * The PLAT prefix in use (`Clat.Via`, also `interface.prefix`); null while `Via = "auto"` has
+   * discovered nothing (then the daemon routes no IPv4 into the CLAT, and `interface.prefix`
+   * holds the Well-Known Prefix only as a placeholder). {@link withDiscoveredVia} gives the
+   * configuration for a discovered prefix; no address of the configuration depends on it.
    */
   via: Ipv6Prefix | null;
+  /** `Via = "auto"`: the prefix is discovered (RFC 8781 Router Advertisements, then RFC 7050). */
+  viaAuto: boolean;
   /**
    * The customers' IPv6 prefix (`Clat.Source6`, host bits zero, not overlapping `via`), or
    * null for `"embed"` (into `via`). How addresses are formed: lib/clat/mapper.ts.
@@ -267,6 +269,7 @@ function readKeys(c: Checker, doc: Table, mode: ConfigMode): Config {
   }
   if (mode === "translator") return { ...soFar, clat: null } as Config;
   const via = soFar.clat.via!;
+  soFar.clat.viaAuto = via === null;
   soFar.interface.prefix = via ?? parseIpv6Prefix(DEFAULT_PREFIX)!;
   soFar.interface.pool = [];
   return soFar as Config;
@@ -495,12 +498,12 @@ export function configMode(cfg: Config): ConfigMode {
 
 /**
  * The configuration a CLAT with `Via = "auto"` runs with once it has discovered the PLAT's
- * prefix (RFC 8781 PREF64 or RFC 7050): `interface.prefix` is the prefix, `clat.via` stays
- * null (still "auto", so a later change is applied the same way). The prefix is checked as
- * `Clat.Via` would be: an RFC 6052 length, u-octet zero, not multicast, not overlapping
+ * prefix (RFC 8781 PREF64 or RFC 7050): `clat.via` and `interface.prefix` are the prefix,
+ * `clat.viaAuto` stays set (so a later change is applied the same way). The prefix is checked
+ * as `Clat.Via` would be: an RFC 6052 length, u-octet zero, not multicast, not overlapping
  * `Clat.Source6`.
  *
- * @param cfg a CLAT configuration with `clat.via` null
+ * @param cfg a CLAT configuration with `clat.viaAuto` set
  * @param prefix the discovered prefix
  * @returns the configuration (deep-frozen), or why the prefix cannot be used
  * @example
@@ -515,7 +518,7 @@ export function configMode(cfg: Config): ConfigMode {
  */
 export function withDiscoveredVia(cfg: Config, prefix: Ipv6Prefix): Config | string {
   const text = formatIpv6Prefix(prefix);
-  if (cfg.clat === null || cfg.clat.via !== null) {
+  if (cfg.clat === null || !cfg.clat.viaAuto) {
     return 'not a CLAT configuration with Via = "auto"';
   }
   if (!isRfc6052Length(prefix.len)) {
@@ -529,6 +532,10 @@ export function withDiscoveredVia(cfg: Config, prefix: Ipv6Prefix): Config | str
   if (source6 !== null && ipv6PrefixesOverlap(source6, prefix)) {
     return `${text}: overlaps Clat.Source6 (${formatIpv6Prefix(source6)})`;
   }
-  const addr = prefix.addr.slice();
-  return deepFreeze({ ...cfg, interface: { ...cfg.interface, prefix: { addr, len: prefix.len } } });
+  const via = { addr: prefix.addr.slice(), len: prefix.len };
+  return deepFreeze({
+    ...cfg,
+    interface: { ...cfg.interface, prefix: via },
+    clat: { ...cfg.clat, via },
+  });
 }

@@ -46,6 +46,7 @@ Deno.test("clat config: an empty [Clat] gets every default of the issue (RFC 733
     assert.deepEqual(cfg.clat, {
       customerPool: [p4("192.0.0.0/29")],
       via: p6("64:ff9b::/96"),
+      viaAuto: false,
       source6: null,
       routes4: [p4("0.0.0.0/0")],
       hostAddress: v4("192.0.0.1"),
@@ -99,6 +100,7 @@ Deno.test("clat config: every [Clat] key reaches its field in interface or clat"
   assert.deepEqual(cfg.clat, {
     customerPool: [p4("192.0.0.0/29"), p4("10.1.0.0/24")],
     via: p6("2001:db8:64::/64"),
+    viaAuto: false,
     source6: p6("2001:db8:1:4646::/96"),
     routes4: [p4("0.0.0.0/1"), p4("128.0.0.0/1")],
     hostAddress: v4("192.0.0.1"),
@@ -128,6 +130,7 @@ Deno.test("clat config: Via takes every RFC 6052 length, and auto", () => {
   }
   const auto = clat('[Clat]\nVia = "auto"\nAddress6 = "2001:db8::2"\n');
   assert.equal(auto.clat!.via, null);
+  assert.equal(auto.clat!.viaAuto, true);
   // A placeholder until discovery (ClatSection.via).
   assert.equal(formatIpv6Prefix(auto.interface.prefix), "64:ff9b::/96");
 });
@@ -433,7 +436,12 @@ Deno.test("clat config: withDiscoveredVia() gives the configuration for a discov
   const found = withDiscoveredVia(cfg, p6("2001:db8:64::/96"));
   assert.ok(typeof found !== "string");
   assert.equal(formatIpv6Prefix(found.interface.prefix), "2001:db8:64::/96");
-  assert.equal(found.clat!.via, null);
+  assert.equal(formatIpv6Prefix(found.clat!.via!), "2001:db8:64::/96");
+  assert.equal(found.clat!.viaAuto, true);
+  // A later change is applied the same way.
+  const again = withDiscoveredVia(found, p6("2001:db8:65::/64"));
+  assert.ok(typeof again !== "string");
+  assert.equal(formatIpv6Prefix(again.interface.prefix), "2001:db8:65::/64");
   assert.deepEqual(found.interface.address6, cfg.interface.address6);
   assert.ok(Object.isFrozen(found.interface));
   assert.equal(
