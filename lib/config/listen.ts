@@ -50,10 +50,13 @@ export function parseListen(text: string): MetricsListen | string {
 /** The default DNS port. */
 export const DNS_PORT = 53;
 
-/** A DNS server's address (`Clat.Resolver`). */
+/**
+ * A DNS server's address (`Clat.Resolver`), in the shape of `Deno.resolveDns`'s `nameServer`
+ * option.
+ */
 export interface ResolverAddress {
-  /** An IPv4 or IPv6 address (IPv6 without brackets). */
-  hostname: string;
+  /** An IPv4 or IPv6 address (IPv6 without brackets), in its RFC 5952 form. */
+  ipAddr: string;
   /** UDP/TCP port, 1–65535 (53 when left out). */
   port: number;
 }
@@ -64,7 +67,7 @@ export interface ResolverAddress {
  * @returns e.g. `192.0.2.53`, `2001:db8::53` or `[2001:db8::53]:5353`
  */
 export function formatResolver(r: ResolverAddress): string {
-  return r.port === DNS_PORT ? r.hostname : formatListen(r);
+  return r.port === DNS_PORT ? r.ipAddr : formatListen({ hostname: r.ipAddr, port: r.port });
 }
 
 /**
@@ -76,17 +79,17 @@ export function formatResolver(r: ResolverAddress): string {
  * ```ts
  * import { deepStrictEqual } from "node:assert/strict";
  *
- * deepStrictEqual(parseResolver("2001:db8::53"), { hostname: "2001:db8::53", port: 53 });
- * deepStrictEqual(parseResolver("[::1]:5353"), { hostname: "::1", port: 5353 });
+ * deepStrictEqual(parseResolver("2001:db8::53"), { ipAddr: "2001:db8::53", port: 53 });
+ * deepStrictEqual(parseResolver("[::1]:5353"), { ipAddr: "::1", port: 5353 });
  * ```
  */
 export function parseResolver(text: string): ResolverAddress | string {
   const v4 = parseIpv4(text);
-  if (v4 !== null) return { hostname: formatIpv4(v4), port: DNS_PORT };
+  if (v4 !== null) return { ipAddr: formatIpv4(v4), port: DNS_PORT };
   const v6 = parseIpv6(text);
-  if (v6 !== null) return { hostname: formatIpv6(v6), port: DNS_PORT };
+  if (v6 !== null) return { ipAddr: formatIpv6(v6), port: DNS_PORT };
   const l = parseListen(text);
-  if (typeof l !== "string") return l;
+  if (typeof l !== "string") return { ipAddr: l.hostname, port: l.port };
   if (l.startsWith("the port")) return l;
   return 'expected an IP address, "address:port" or "[IPv6]:port", e.g. "192.0.2.53" or ' +
     '"[2001:db8::53]:53" (an address, not a name)';

@@ -106,7 +106,7 @@ Deno.test("clat config: every [Clat] key reaches its field in interface or clat"
     hostAddress: v4("192.0.0.1"),
     uplink: "eth0",
     neighborProxy: true,
-    resolver: { hostname: "2001:db8::53", port: 5353 },
+    resolver: { ipAddr: "2001:db8::53", port: 5353 },
   });
   assert.equal(cfg.interface.name, "clat7");
   assert.equal(cfg.interface.mtu, 1400);
@@ -164,7 +164,7 @@ Deno.test("clat config: the default Address6 maps Address4 like a customer throu
 Deno.test('clat config: HostAddress = "" assigns none; Resolver takes an address with or without a port', () => {
   assert.equal(clat('[Clat]\nHostAddress = ""\n').clat!.hostAddress, null);
   for (
-    const [text, hostname, port] of [
+    const [text, ipAddr, port] of [
       ["192.0.2.53", "192.0.2.53", 53],
       ["192.0.2.53:5353", "192.0.2.53", 5353],
       ["2001:db8::53", "2001:db8::53", 53],
@@ -172,7 +172,7 @@ Deno.test('clat config: HostAddress = "" assigns none; Resolver takes an address
       ["2001:DB8:0::53", "2001:db8::53", 53],
     ] as const
   ) {
-    assert.deepEqual(clat(`[Clat]\nResolver = "${text}"\n`).clat!.resolver, { hostname, port });
+    assert.deepEqual(clat(`[Clat]\nResolver = "${text}"\n`).clat!.resolver, { ipAddr, port });
   }
 });
 
