@@ -1,7 +1,8 @@
 /**
  * The `protomask` command: parses argv, reads and writes files, prints and exits. Everything
  * else is in lib/ (lib/cli/args.ts for the command line and usage text, lib/cli/commands.ts
- * for the subcommands). Run `deno run -A main.ts --help` for what exists.
+ * for the subcommands). Run `deno run -A main.ts --help` for what exists; `main.ts clat` runs
+ * the CLAT (RFC 6877) with the same daemon (`main.ts clat --help`).
  *
  * Exit status: 0 on success, 2 on a usage error, a file that cannot be read or written, an
  * invalid configuration or an unreadable capture.
@@ -20,6 +21,9 @@ import {
 import denoJson from "./deno.json" with { type: "json" };
 import {
   type CheckConfigCommand,
+  CLAT_USAGE,
+  type ClatCheckConfigCommand,
+  type ClatCommand,
   EXIT_USAGE,
   formatUsageError,
   parseCliArgs,
@@ -112,10 +116,10 @@ function logWarnings(warnings: readonly string[]): void {
 }
 
 /**
- * `check-config`: the configuration the daemon would run with for the same file and protomask
- * 1.x flags, and the same warnings.
+ * `check-config` (and `clat check-config`): the configuration the daemon would run with for
+ * the same file and protomask 1.x flags, and the same warnings.
  */
-async function runCheckConfig(cmd: CheckConfigCommand): Promise<number> {
+async function runCheckConfig(cmd: CheckConfigCommand | ClatCheckConfigCommand): Promise<number> {
   const bytes = await readFile(cmd.configPath, "the configuration");
   if (typeof bytes === "string") return fail(bytes);
   const checked = checkConfig(
@@ -123,6 +127,7 @@ async function runCheckConfig(cmd: CheckConfigCommand): Promise<number> {
     cmd.configPath,
     cmd.overrides,
     navigator.hardwareConcurrency,
+    cmd.kind === "clat-check-config" ? "clat" : "translator",
   );
   if (!checked.ok) return fail(checked.message);
   logWarnings(checked.warnings);
@@ -159,20 +164,34 @@ async function runTranslate(cmd: TranslateCommand): Promise<number> {
   return EXIT_OK;
 }
 
-/** Reads the configuration file (if any) and applies the command-line overrides. */
-async function loadRunConfig(cmd: RunCommand): Promise<ReloadResult & { warnings?: string[] }> {
+/**
+ * Reads the configuration file (if any) and applies the command-line overrides: the
+ * translator's, or with `clat` the CLAT's.
+ */
+async function loadRunConfig(
+  cmd: RunCommand | ClatCommand,
+): Promise<ReloadResult & { warnings?: string[] }> {
   let text: string | null = null;
   if (cmd.configPath !== null) {
     const bytes = await readFile(cmd.configPath, "the configuration");
     if (typeof bytes === "string") return { ok: false, message: bytes };
     text = new TextDecoder().decode(bytes);
   }
-  const loaded = loadDaemonConfig({ text, path: cmd.configPath, overrides: cmd.overrides });
+  const loaded = loadDaemonConfig({
+    text,
+    path: cmd.configPath,
+    overrides: cmd.overrides,
+    mode: cmd.kind === "clat" ? "clat" : "translator",
+  });
   if (!loaded.ok) return { ok: false, message: loaded.message };
   return { ok: true, config: loaded.config, warnings: loaded.warnings };
 }
 
-async function runRun(cmd: RunCommand): Promise<number> {
+/**
+ * The daemon, for the translator or (`clat`) the CLAT: the same `runDaemon()` with the
+ * configuration of each (a CLAT's has `clat` set).
+ */
+async function runRun(cmd: RunCommand | ClatCommand): Promise<number> {
   const first = await loadRunConfig(cmd);
   if (!first.ok) return fail(first.message);
   logWarnings(first.warnings ?? []);
@@ -200,14 +219,14 @@ async function main(argv: readonly string[]): Promise<number> {
       writeAll(Deno.stderr, formatUsageError(cmd));
       return EXIT_USAGE;
     case "help":
-      writeAll(Deno.stdout, USAGE);
+      writeAll(Deno.stdout, cmd.topic === "clat" ? CLAT_USAGE : USAGE);
       return EXIT_OK;
     case "version":
       writeAll(Deno.stdout, versionLine(denoJson.version) + "\n");
       return EXIT_OK;
   }
   setUpLogging(cmd.verbose);
-  if (cmd.kind === "run") return await runRun(cmd);
+  if (cmd.kind === "run" || cmd.kind === "clat") return await runRun(cmd);
   return cmd.kind === "translate" ? await runTranslate(cmd) : await runCheckConfig(cmd);
 }
 

@@ -34,7 +34,8 @@
 
 import { formatIpv6Prefix, type Ipv6Prefix, parseIpv6 } from "../lib/addr/ipv6.ts";
 import { pref64Sightings, Pref64Tracker, RTM_NEWNDUSEROPT } from "../lib/clat/pref64.ts";
-import { derivePrefixes, IPV4ONLY_ARPA, type NameServer } from "../lib/clat/rfc7050.ts";
+import { derivePrefixes, IPV4ONLY_ARPA } from "../lib/clat/rfc7050.ts";
+import type { ResolverAddress } from "../lib/config/listen.ts";
 import { linkIndex, NdUserOptSocket } from "../ffi/netlink.ts";
 import { netlinkMessages } from "../ffi/netlink_msg.ts";
 
@@ -46,7 +47,7 @@ export interface Pref64DiscoveryOptions {
   /** Only RAs received on this interface count (`Clat.Uplink`); null: any interface. */
   uplink: string | null;
   /** The DNS server for RFC 7050 (`Clat.Resolver`); null: the system's resolver. */
-  resolver: NameServer | null;
+  resolver: ResolverAddress | null;
   /**
    * Called when the prefix in use changes.
    * @param prefix the new prefix, or null when none is known any more

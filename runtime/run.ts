@@ -468,7 +468,10 @@ class Daemon {
     if (this.#stopping) return;
     let newCfg = keepRestartOnly(this.#cfg, next.config);
     const found = this.#cfg.clat?.viaAuto === true ? this.#cfg.clat.via : null;
-    if (newCfg.clat?.viaAuto === true) newCfg = withPref64(newCfg, found);
+    if (newCfg.clat?.viaAuto === true) {
+      const kept = withPref64(newCfg, found);
+      newCfg = typeof kept === "string" ? newCfg : kept;
+    }
     this.#apply(newCfg);
   }
 
@@ -540,6 +543,14 @@ class Daemon {
     this.#reloading = this.#reloading.then(() => {
       if (this.#stopping) return;
       const newCfg = withPref64(this.#cfg, prefix);
+      if (typeof newCfg === "string") {
+        log.warn("PLAT prefix from {source} ignored: {problem}", {
+          event: "pref64-refused",
+          source,
+          problem: newCfg,
+        });
+        return;
+      }
       if (newCfg === this.#cfg) return;
       log.info("PLAT prefix {prefix} (from {source})", {
         event: "pref64",

@@ -23,7 +23,6 @@
  */
 
 import { formatIpv6Prefix, type Ipv6Prefix, parseIpv6 } from "../addr/ipv6.ts";
-import { parseIpv4 } from "../addr/ipv4.ts";
 import { extractIpv4, NOT_IPV4, RFC6052_LENGTHS } from "../addr/rfc6052.ts";
 
 /** The name whose AAAA records reveal the NAT64 prefix (RFC 7050 §2). */
@@ -132,55 +131,4 @@ export function derivePrefixes(answers: readonly Uint8Array[]): DerivedPrefix[] 
 export function prefixFromAnswers(answers: readonly string[]): Ipv6Prefix | null {
   const addrs = answers.map((t) => parseIpv6(t)).filter((a): a is Uint8Array => a !== null);
   return derivePrefixes(addrs)[0]?.prefix ?? null;
-}
-
-/** A DNS server for `Deno.resolveDns`'s `nameServer`. */
-export interface NameServer {
-  /** Its address, IPv4 or IPv6 text without brackets. */
-  ipAddr: string;
-  /** Its UDP/TCP port. */
-  port: number;
-}
-
-/**
- * Parses `Clat.Resolver`: `"address"` (port 53), `"a.b.c.d:port"` or `"[v6-address]:port"`.
- *
- * @param text the setting
- * @returns the server, or the reason the text is not one
- * @example
- * ```ts
- * import { deepStrictEqual } from "node:assert/strict";
- * deepStrictEqual(parseResolver("[2001:db8::53]:5353"), {
- *   ok: true,
- *   value: { ipAddr: "2001:db8::53", port: 5353 },
- * });
- * ```
- */
-export function parseResolver(text: string): { ok: true; value: NameServer } | {
-  ok: false;
-  reason: string;
-} {
-  const bad = (why: string) => ({ ok: false as const, reason: why });
-  let host = text;
-  let port = 53;
-  const bracket = /^\[([^\]]*)\](?::([0-9]+))?$/.exec(text);
-  if (bracket) {
-    host = bracket[1]!;
-    if (bracket[2] !== undefined) port = Number(bracket[2]);
-    if (parseIpv6(host) === null) return bad(`${JSON.stringify(host)} is not an IPv6 address`);
-  } else if (parseIpv6(text) !== null) {
-    host = text;
-  } else {
-    const m = /^([^:]*)(?::([0-9]+))?$/.exec(text);
-    if (!m) return bad("expected an address, `a.b.c.d:port` or `[ipv6]:port`");
-    host = m[1]!;
-    if (m[2] !== undefined) port = Number(m[2]);
-    if (parseIpv4(host) === null) {
-      return bad(`${JSON.stringify(host)} is not an IPv4 or IPv6 address`);
-    }
-  }
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    return bad(`port ${port} is not in 1..65535`);
-  }
-  return { ok: true, value: { ipAddr: host, port } };
 }

@@ -17,7 +17,7 @@
 import { type Ipv4Prefix, ipv4PrefixesOverlap } from "../addr/ipv4.ts";
 import { ipv6InPrefix, type Ipv6Prefix } from "../addr/ipv6.ts";
 import { embedIpv4 } from "../addr/rfc6052.ts";
-import type { Config } from "../config/config.ts";
+import { type Config, withDiscoveredVia } from "../config/config.ts";
 import { clatMapper } from "./settings.ts";
 
 /** The u-octet's first bit (RFC 6052 §2.2: bits 64–71 are zero). */
@@ -62,25 +62,21 @@ export function clatRoutes(cfg: Config): { routes4: Ipv4Prefix[]; routes6: Ipv6P
 }
 
 /**
- * The configuration once `Via = "auto"` has found a PLAT prefix, or lost it (null): the prefix
- * becomes `Clat.Via` and `Interface.Prefix`, so the reload that applies it changes the routes
- * and the engine like any other.
- * @param cfg the running CLAT configuration
+ * The configuration once `Via = "auto"` has found a PLAT prefix, a new one, or lost it (null):
+ * a found prefix is checked and placed by `withDiscoveredVia()` (lib/config/config.ts) as
+ * `Clat.Via` and `Interface.Prefix`; a lost one leaves `Clat.Via` null (no IPv4 routes). The
+ * reload that applies the result changes the routes and the engine like any other.
+ * @param cfg the running CLAT configuration (`Via = "auto"`)
  * @param prefix the discovered prefix, or null when none is valid any more
- * @returns the new configuration (cfg itself when nothing changes)
+ * @returns the new configuration (`cfg` itself when nothing changes), or why a discovered
+ *   prefix cannot be used (an RA is untrusted input)
  */
-export function withPref64(cfg: Config, prefix: Ipv6Prefix | null): Config {
+export function withPref64(cfg: Config, prefix: Ipv6Prefix | null): Config | string {
   const clat = cfg.clat!;
-  const same = prefix === null
-    ? clat.via === null
-    : clat.via !== null && clat.via.len === prefix.len &&
-      clat.via.addr.every((b, i) => b === prefix.addr[i]);
-  if (same) return cfg;
-  return {
-    ...cfg,
-    interface: { ...cfg.interface, prefix: prefix ?? cfg.interface.prefix },
-    clat: { ...clat, via: prefix },
-  };
+  if (prefix === null) return clat.via === null ? cfg : { ...cfg, clat: { ...clat, via: null } };
+  const same = clat.via !== null && clat.via.len === prefix.len &&
+    clat.via.addr.every((b, i) => b === prefix.addr[i]);
+  return same ? cfg : withDiscoveredVia(cfg, prefix);
 }
 
 /** The most addresses `NeighborProxy` answers for (one proxy entry each). */

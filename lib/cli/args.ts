@@ -8,6 +8,11 @@
  * `-i/--interface`, `--pool-prefix`, `--translation-prefix`, `--reservation-timeout`, as in
  * its `src/args/protomask.rs`) are accepted so its users can switch without rewriting.
  *
+ * `protomask clat [OPTIONS] <CONFIG>` runs the CLAT (the customer side of 464XLAT, RFC 6877)
+ * and `protomask clat check-config <FILE>` checks its configuration; they take
+ * protomask-clat 1.x's flags (`-c/--config`, `-i/--interface`, `--customer-prefix`, `--via`,
+ * `--prometheus`, `--num-queues`, as in its `src/args/protomask_clat.rs`).
+ *
  * @module
  */
 
@@ -17,7 +22,7 @@ import { parseArgs } from "node:util";
 export const PROGRAM_NAME = "protomask";
 
 /** The subcommands this version has. */
-export const SUBCOMMANDS = ["translate", "check-config"] as const;
+export const SUBCOMMANDS = ["translate", "check-config", "clat"] as const;
 
 /** Exit status for a usage error, a file that cannot be read or an invalid config or capture. */
 export const EXIT_USAGE = 2;
@@ -30,6 +35,8 @@ Usage:
   protomask [OPTIONS] [<CONFIG>] --pool-prefix <PREFIX>... [1.x OPTIONS]
   protomask [OPTIONS] translate --config <FILE> --in <IN.pcap> --out <OUT.pcap>
   protomask [OPTIONS] check-config <FILE> [1.x OPTIONS]
+  protomask [OPTIONS] clat [CLAT OPTIONS] <CONFIG>
+  protomask [OPTIONS] clat check-config <FILE> [CLAT OPTIONS]
 
 Without a command, protomask runs the translator: it creates the TUN device,
 routes the prefix, the pool and its own addresses into it (it assigns no
@@ -46,6 +53,10 @@ Commands:
   check-config      Validate a configuration file and print the effective
                     configuration (every default filled in, 1.x options
                     applied) to stdout.
+  clat              Run the CLAT, the customer side of 464XLAT (RFC 6877), in
+                    place of protomask-clat 1.x: IPv4 applications and
+                    customers get IPv4 through a NAT64 over IPv6. Its own
+                    configuration ([Clat]) and options: protomask clat --help
 
 Options:
   -v, --verbose     Log debug messages to stderr
@@ -87,10 +98,59 @@ capture; 1 when the daemon cannot set up the TUN device, its routes or its
 lease file (Rules.StateFile), or fails while running.
 `;
 
-/** `--help`: print {@link USAGE} to stdout. */
+/** The help text of `protomask clat` (`protomask clat --help`), ending in a newline. */
+export const CLAT_USAGE =
+  `protomask clat, the customer side of 464XLAT (RFC 6877): IPv4 through a NAT64
+
+Usage:
+  protomask clat [OPTIONS] <CONFIG>
+  protomask clat [OPTIONS] [<CONFIG>] [1.x OPTIONS]
+  protomask clat [OPTIONS] check-config <FILE> [1.x OPTIONS]
+
+protomask clat runs the CLAT: it creates the TUN device, assigns it
+Clat.HostAddress, routes Clat.Routes4 (every IPv4 destination by default) into
+it and translates statelessly: an IPv4 packet from a customer
+(Clat.CustomerPool) leaves as IPv6 toward the PLAT prefix (Clat.Via, or
+discovered with "auto"), from the customer's IPv6 address (Clat.Source6).
+CONFIG is a TOML file with the sections [Clat], [Translation] and [Metrics], or
+a protomask-clat 1.x JSON file (a name ending in .json, or text starting with
+'{'). A CONFIG named check-config needs a path: ./check-config.
+
+Commands:
+  check-config      Validate a CLAT configuration file and print the effective
+                    configuration (every default filled in, 1.x options
+                    applied) to stdout.
+
+Options:
+  -v, --verbose     Log debug messages to stderr
+  -h, --help        Print this help and exit
+  -V, --version     Print the version and exit
+
+protomask-clat 1.x options (each wins over the file):
+  -c, --config <FILE>           The configuration file, same as <CONFIG>
+  -i, --interface <NAME>        TUN name or template with %d (Clat.Name)
+      --customer-prefix <PREFIX>
+                                A customer IPv4 prefix; repeat for more;
+                                replaces Clat.CustomerPool
+      --via <PREFIX>            The PLAT's RFC 6052 prefix, or auto (Clat.Via)
+      --num-queues <N>          TUN queues, one packet thread each
+                                (Clat.Queues)
+      --prometheus <ADDR>       Prometheus /metrics endpoint, e.g.
+                                127.0.0.1:9060 (Metrics.Listen)
+
+Signals: as the translator's (protomask --help); SIGHUP reloads CONFIG.
+
+Exit status: 0 on success, and after SIGTERM/SIGINT; 2 on a usage error, a file
+that cannot be read or an invalid configuration; 1 when the CLAT cannot set up
+its TUN device or routes, or fails while running.
+`;
+
+/** `--help`: print {@link USAGE} (or {@link CLAT_USAGE}) to stdout. */
 export interface HelpCommand {
   /** Discriminant. */
   kind: "help";
+  /** `clat` for `protomask clat --help`: print {@link CLAT_USAGE}. */
+  topic?: "clat";
 }
 
 /** `--version`: print the version to stdout. */
@@ -128,8 +188,15 @@ export interface ConfigOverrides {
   reservationTimeout: string | null;
   /** `--prometheus <ADDR>` (`Metrics.Listen`), or null. */
   prometheus: string | null;
-  /** `--num-queues <N>` (`Interface.Queues`), or null. */
+  /** `--num-queues <N>` (`Interface.Queues`, `Clat.Queues`), or null. */
   numQueues: string | null;
+  /**
+   * `--customer-prefix <PREFIX>` (protomask clat), in order; replaces `Clat.CustomerPool` when
+   * not empty. Absent from the translator's overrides.
+   */
+  customerPrefixes?: string[];
+  /** `--via <PREFIX>` (protomask clat, `Clat.Via`), or null. Absent from the translator's. */
+  via?: string | null;
 }
 
 /** No protomask 1.x flag given. */
@@ -166,13 +233,39 @@ export interface RunCommand {
   overrides: ConfigOverrides;
 }
 
+/** `protomask clat [OPTIONS] <CONFIG>`: run the CLAT on a TUN device. */
+export interface ClatCommand {
+  /** Discriminant. */
+  kind: "clat";
+  /** `-v`: log at debug level. */
+  verbose: boolean;
+  /** The configuration file (positional or `-c/--config`), or null for flags only. */
+  configPath: string | null;
+  /** protomask-clat 1.x flags to apply on top of the file (or alone). */
+  overrides: ConfigOverrides;
+}
+
+/** `protomask clat check-config <FILE>`: validate a CLAT configuration, print the effective one. */
+export interface ClatCheckConfigCommand {
+  /** Discriminant. */
+  kind: "clat-check-config";
+  /** `-v`: log at debug level. */
+  verbose: boolean;
+  /** Path of the configuration file (TOML or protomask-clat 1.x JSON). */
+  configPath: string;
+  /** protomask-clat 1.x flags to apply on top of the file. */
+  overrides: ConfigOverrides;
+}
+
 /** A command line that was understood. */
 export type Command =
   | HelpCommand
   | VersionCommand
   | TranslateCommand
   | CheckConfigCommand
-  | RunCommand;
+  | RunCommand
+  | ClatCommand
+  | ClatCheckConfigCommand;
 
 /** A command line that was not understood; `main.ts` prints it and exits with status 2. */
 export interface UsageError {
@@ -182,6 +275,8 @@ export interface UsageError {
   message: string;
   /** Whether the whole usage text should follow the message (nothing to run given). */
   showUsage: boolean;
+  /** `clat` for a `protomask clat` command line: its usage text and help hint. */
+  topic?: "clat";
 }
 
 const OPTIONS = {
@@ -195,6 +290,8 @@ const OPTIONS = {
   "reservation-timeout": { type: "string", multiple: true },
   prometheus: { type: "string", multiple: true },
   "num-queues": { type: "string", multiple: true },
+  "customer-prefix": { type: "string", multiple: true },
+  via: { type: "string", multiple: true },
   in: { type: "string", multiple: true },
   out: { type: "string", multiple: true },
 } as const;
@@ -209,6 +306,18 @@ const OVERRIDE_FLAGS = [
   ["num-queues", "--num-queues"],
 ] as const;
 
+/** protomask-clat 1.x's flags that the translator does not have. */
+const CLAT_ONLY_FLAGS = [["customer-prefix", "--customer-prefix"], ["via", "--via"]] as const;
+
+/** The translator's flags that `protomask clat` refuses, and why. */
+const NOT_CLAT_FLAGS = [
+  ["pool-prefix", "--pool-prefix", "its customers are --customer-prefix"],
+  ["translation-prefix", "--translation-prefix", "the PLAT prefix is --via"],
+  ["reservation-timeout", "--reservation-timeout", "a CLAT keeps no leases"],
+  ["in", "--in", "the offline translate mode is the translator's"],
+  ["out", "--out", "the offline translate mode is the translator's"],
+] as const;
+
 type Values = {
   [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K] extends { multiple: true } ? string[]
     : boolean;
@@ -216,6 +325,10 @@ type Values = {
 
 function usageError(message: string, showUsage = false): UsageError {
   return { kind: "usage-error", message, showUsage };
+}
+
+function clatUsageError(message: string, showUsage = false): UsageError {
+  return { kind: "usage-error", message, showUsage, topic: "clat" };
 }
 
 /**
@@ -227,6 +340,10 @@ function usageError(message: string, showUsage = false): UsageError {
  * `translate.toml` is a file. The daemon takes its configuration from `<CONFIG>` or
  * `-c/--config` (both → they must agree) and/or the protomask 1.x flags; with neither a file
  * nor `--pool-prefix` there is nothing to run. Each single-valued flag may be given once.
+ *
+ * A first positional `clat` is the CLAT: `clat <CONFIG>` or `clat check-config <FILE>`, with
+ * protomask-clat 1.x's flags (`--customer-prefix`, `--via`, …) instead of the translator's;
+ * with neither a file nor a 1.x flag there is nothing to run. `clat -h` is the CLAT's help.
  *
  * @param argv the arguments, e.g. `Deno.args`
  * @returns the command, or a usage error naming what is wrong
@@ -255,17 +372,28 @@ export function parseCliArgs(argv: readonly string[]): Command | UsageError {
   }
   const { positionals, tokens } = parsed;
   const values = parsed.values as Values;
-  if (values.help) return { kind: "help" };
-  if (values.version) return { kind: "version" };
-  const verbose = values.verbose ?? false;
 
   // A positional after `--` is a file name even when it reads like a command.
   const terminator = tokens.find((t) => t.kind === "option-terminator");
-  const firstPositional = tokens.find((t) => t.kind === "positional");
-  const firstIsLiteral = terminator !== undefined && firstPositional !== undefined &&
-    firstPositional.index > terminator.index;
+  const positionalTokens = tokens.filter((t) => t.kind === "positional");
+  const literal = (i: number) =>
+    terminator !== undefined && positionalTokens[i] !== undefined &&
+    positionalTokens[i]!.index > terminator.index;
   const [sub, ...rest] = positionals;
-  const command = firstIsLiteral ? undefined : sub;
+  const command = literal(0) ? undefined : sub;
+
+  if (values.help) return command === "clat" ? { kind: "help", topic: "clat" } : { kind: "help" };
+  if (values.version) return { kind: "version" };
+  const verbose = values.verbose ?? false;
+
+  if (command === "clat") {
+    const sub2 = literal(1) ? undefined : rest[0];
+    return parseClat(rest, sub2, values, verbose);
+  }
+  for (const [key, flag] of CLAT_ONLY_FLAGS) {
+    const where = command === "translate" || command === "check-config" ? command : "the daemon";
+    if (values[key] !== undefined) return usageError(`${where} does not take ${flag} (clat does)`);
+  }
 
   if (command === "translate") {
     if (rest.length > 0) {
@@ -316,6 +444,59 @@ export function parseCliArgs(argv: readonly string[]): Command | UsageError {
   return { kind: "run", verbose, configPath, overrides };
 }
 
+/** The rest of a `protomask clat` command line (after `clat`). */
+function parseClat(
+  rest: string[],
+  command: string | undefined,
+  values: Values,
+  verbose: boolean,
+): Command | UsageError {
+  for (const [key, flag, why] of NOT_CLAT_FLAGS) {
+    if (values[key] !== undefined) return clatUsageError(`clat does not take ${flag} (${why})`);
+  }
+  const overrides = readOverrides(values, "clat");
+  if ("kind" in overrides) return { ...overrides, topic: "clat" };
+  if (command === "check-config") {
+    if (rest.length > 2) {
+      return clatUsageError(`clat check-config takes one <FILE>, got ${rest.length - 1}`);
+    }
+    const configPath = configFile(rest[1], values.config);
+    if (configPath !== null && typeof configPath !== "string") {
+      return { ...configPath, topic: "clat" };
+    }
+    if (configPath === null) {
+      return clatUsageError("clat check-config needs a configuration <FILE>");
+    }
+    return { kind: "clat-check-config", verbose, configPath, overrides };
+  }
+  if (command === "translate") {
+    return clatUsageError(
+      "clat has no translate command (the offline translate mode is the translator's; a " +
+        "CONFIG named translate needs a path: ./translate)",
+    );
+  }
+  if (rest.length > 1) {
+    return clatUsageError(
+      `unexpected argument '${rest[1]}' (clat takes one <CONFIG>; its command is check-config)`,
+    );
+  }
+  const configPath = configFile(rest[0], values.config);
+  if (configPath !== null && typeof configPath !== "string") {
+    return { ...configPath, topic: "clat" };
+  }
+  const flags = values.interface !== undefined || values.prometheus !== undefined ||
+    values["num-queues"] !== undefined || values["customer-prefix"] !== undefined ||
+    values.via !== undefined;
+  if (configPath === null && !flags) {
+    return clatUsageError(
+      "nothing to run: give a configuration file (<CONFIG> or -c/--config) or protomask-clat " +
+        "1.x flags such as --customer-prefix",
+      true,
+    );
+  }
+  return { kind: "clat", verbose, configPath, overrides };
+}
+
 /** The configuration file from the positional and/or `-c/--config`, or null when neither. */
 function configFile(
   positional: string | undefined,
@@ -336,8 +517,11 @@ function configFile(
   return path;
 }
 
-/** The 1.x flags; each but --pool-prefix at most once. */
-function readOverrides(values: Values): ConfigOverrides | UsageError {
+/** The 1.x flags; each but --pool-prefix (--customer-prefix) at most once. */
+function readOverrides(
+  values: Values,
+  mode: "translator" | "clat" = "translator",
+): ConfigOverrides | UsageError {
   const once = (key: keyof Values & string, flag: string): string | null | UsageError => {
     const v = values[key] as string[] | undefined;
     if (v === undefined) return null;
@@ -356,6 +540,12 @@ function readOverrides(values: Values): ConfigOverrides | UsageError {
     const v = once(key, flag);
     if (v !== null && typeof v !== "string") return v;
     out[field] = v;
+  }
+  if (mode === "clat") {
+    out.customerPrefixes = values["customer-prefix"] ?? [];
+    const via = once("via", "--via");
+    if (via !== null && typeof via !== "string") return via;
+    out.via = via;
   }
   return out;
 }
@@ -395,11 +585,13 @@ function describeParseError(e: TypeError): string {
  *
  * @param err the usage error
  * @returns `protomask: <message>`, then the whole usage text when `showUsage` is set or a
- *   hint to run `--help`; ends in a newline
+ *   hint to run `--help` (`protomask clat`'s for a `clat` command line); ends in a newline
  */
 export function formatUsageError(err: UsageError): string {
   const head = `${PROGRAM_NAME}: ${err.message}\n`;
-  return err.showUsage ? `${head}\n${USAGE}` : `${head}Run '${PROGRAM_NAME} --help' for usage.\n`;
+  const clat = err.topic === "clat";
+  if (err.showUsage) return `${head}\n${clat ? CLAT_USAGE : USAGE}`;
+  return `${head}Run '${PROGRAM_NAME}${clat ? " clat" : ""} --help' for usage.\n`;
 }
 
 /**

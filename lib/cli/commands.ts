@@ -12,17 +12,19 @@ import { parse, TomlError } from "smol-toml";
 import {
   type Config,
   ConfigError,
+  type ConfigMode,
   type ConfigProblem,
   formatConfig,
   parseConfig,
 } from "../config/config.ts";
 import {
+  assignNoHostAddress,
   type ConfigTree,
   type KeyOrigins,
   readProtomask1Tree,
   validateTree,
 } from "../config/protomask1.ts";
-import { type KeySpec, PROTOMASK1_FLAG_KEYS } from "../config/keys.ts";
+import { type KeySpec, protomask1FlagKeys } from "../config/keys.ts";
 import { type ConfigOverrides, NO_OVERRIDES } from "./args.ts";
 import { type OfflineResult, translateCapture } from "./offline.ts";
 import { PcapError } from "../pcap/reader.ts";
@@ -46,6 +48,11 @@ export interface DaemonConfigInput {
   path: string | null;
   /** protomask 1.x flags, applied on top of the file. */
   overrides: ConfigOverrides;
+  /**
+   * The program: `translator` (the default; protomask 1.x's JSON and flags) or `clat`
+   * (`protomask clat`; protomask-clat 1.x's JSON and flags).
+   */
+  mode?: ConfigMode;
 }
 
 /** A configuration was loaded. */
@@ -76,11 +83,11 @@ export function detectConfigFormat(path: string | null, text: string): "toml" | 
 /** A flag's value in the overrides: null when not given (`--pool-prefix`: none given). */
 function flagValue(o: ConfigOverrides, k: KeySpec): string | string[] | null {
   const v = o[k.v1!.option as keyof ConfigOverrides];
-  return Array.isArray(v) && v.length === 0 ? null : v;
+  return v === undefined || (Array.isArray(v) && v.length === 0) ? null : v;
 }
 
-function hasOverrides(o: ConfigOverrides): boolean {
-  return PROTOMASK1_FLAG_KEYS.some((k) => flagValue(o, k) !== null);
+function hasOverrides(o: ConfigOverrides, mode: ConfigMode): boolean {
+  return protomask1FlagKeys(mode).some((k) => flagValue(o, k) !== null);
 }
 
 /** The tables of a tree the flags write into, created when absent; null when not a table. */
@@ -95,19 +102,21 @@ function section(tree: ConfigTree, name: string): ConfigTree | null {
  * Writes the protomask 1.x flags into a TOML-shaped tree (flags win), recording each as the
  * origin of its key so messages name the flag; an integer flag (`--reservation-timeout`,
  * `--num-queues`) that is not a whole number is a problem of its own. The flags, their keys
- * and their order come from the key table (lib/config/keys.ts); a list flag
- * (`--pool-prefix`) replaces the whole list.
+ * and their order come from the key table (lib/config/keys.ts), those of the program `mode`;
+ * a list flag (`--pool-prefix`, `--customer-prefix`) replaces the whole list.
  */
 function applyOverrides(
   tree: ConfigTree,
   origins: KeyOrigins,
   o: ConfigOverrides,
+  mode: ConfigMode,
 ): { problems: ConfigProblem[]; warnings: string[] } {
   const problems: ConfigProblem[] = [];
   const warnings: string[] = [];
-  for (const k of PROTOMASK1_FLAG_KEYS) {
+  for (const k of protomask1FlagKeys(mode)) {
     const v = flagValue(o, k);
-    const [sectionName, name] = k.path.split(".") as [string, string];
+    const sectionName = k.table;
+    const name = k.name;
     const t = v === null ? null : section(tree, sectionName);
     if (v === null || t === null) continue;
     const label = k.v1!.flag!;
@@ -143,7 +152,9 @@ function sourceName(path: string | null, flags: boolean): string {
 
 /**
  * Loads the daemon's configuration from a file (TOML or protomask 1.x JSON), protomask 1.x
- * flags, or both; flags win over the file (`--pool-prefix` replaces the whole pool).
+ * flags, or both; flags win over the file (`--pool-prefix` replaces the whole pool). With
+ * `mode: "clat"` the same for the CLAT: a CLAT TOML file, protomask-clat 1.x JSON and flags
+ * (`--customer-prefix` replaces the whole `Clat.CustomerPool`).
  *
  * The format is a protomask 1.x JSON config when the name ends in `.json` or the text starts
  * with `{`, else TOML; with no file the flags alone form the config (defaults for the rest).
@@ -165,14 +176,16 @@ function sourceName(path: string | null, flags: boolean): string {
  * ```
  */
 export function loadDaemonConfig(input: DaemonConfigInput): DaemonConfigSuccess | CommandFailure {
-  const flags = hasOverrides(input.overrides);
+  const mode = input.mode ?? "translator";
+  const flags = hasOverrides(input.overrides, mode);
+  const parseOpts = input.path === null ? { mode } : { path: input.path, mode };
   const file = sourceName(input.path, flags);
   const format: ConfigFormat = input.text === null
     ? "flags"
     : detectConfigFormat(input.path, input.text);
   try {
     if (format === "toml" && !flags) {
-      const config = parseConfig(input.text!, input.path === null ? {} : { path: input.path });
+      const config = parseConfig(input.text!, parseOpts);
       return { ok: true, config, warnings: [], format };
     }
     let tree: ConfigTree = {};
@@ -180,7 +193,7 @@ export function loadDaemonConfig(input: DaemonConfigInput): DaemonConfigSuccess 
     const problems: ConfigProblem[] = [];
     const warnings: string[] = [];
     if (format === "protomask1-json") {
-      const read = readProtomask1Tree(input.text!);
+      const read = readProtomask1Tree(input.text!, mode);
       ({ tree, origins } = read);
       problems.push(...read.problems);
       warnings.push(...read.warnings);
@@ -189,16 +202,21 @@ export function loadDaemonConfig(input: DaemonConfigInput): DaemonConfigSuccess 
         tree = parse(input.text!, { integersAsBigInt: true }) as ConfigTree;
       } catch (e) {
         if (!(e instanceof TomlError)) throw e;
-        parseConfig(input.text!, input.path === null ? {} : { path: input.path }); // throws the syntax error with line and column
+        parseConfig(input.text!, parseOpts); // throws the syntax error with line and column
         throw e;
       }
-    } else {
+    } else if (mode === "translator") {
       origins.set("Interface.Pool", { label: "--pool-prefix", raw: undefined, flag: true });
+    } else {
+      origins.set("Clat.CustomerPool", { label: "--customer-prefix", raw: undefined, flag: true });
+      const sections = new Map<string, ConfigTree>();
+      assignNoHostAddress(sections);
+      tree = Object.fromEntries(sections);
     }
-    const applied = applyOverrides(tree, origins, input.overrides);
+    const applied = applyOverrides(tree, origins, input.overrides, mode);
     problems.push(...applied.problems);
     warnings.push(...applied.warnings);
-    const config = validateTree({ tree, origins, problems, file });
+    const config = validateTree({ tree, origins, problems, file, mode });
     return { ok: true, config, warnings, format };
   } catch (e) {
     if (e instanceof ConfigError) return { ok: false, message: e.message };
@@ -220,6 +238,7 @@ export interface CheckConfigSuccess extends DaemonConfigSuccess {
  * @param path the file name, for the format and the header line of the error message
  * @param overrides protomask 1.x flags to apply (none by default)
  * @param cpus this machine's CPU count, to show the default `Queues` (see `formatConfig()`)
+ * @param mode the program: `translator` (the default) or `clat` (`protomask clat check-config`)
  * @returns the config, its effective TOML text, the warnings and the format, or every
  *   problem found
  * @example
@@ -234,8 +253,9 @@ export function checkConfig(
   path: string,
   overrides: ConfigOverrides = NO_OVERRIDES,
   cpus?: number,
+  mode: ConfigMode = "translator",
 ): CheckConfigSuccess | CommandFailure {
-  const r = loadDaemonConfig({ text, path, overrides });
+  const r = loadDaemonConfig({ text, path, overrides, mode });
   return r.ok ? { ...r, text: formatConfig(r.config, cpus === undefined ? {} : { cpus }) } : r;
 }
 

@@ -31,7 +31,7 @@ import { isInvalidSource4, isInvalidSource6, isMulticast6 } from "../addr/specia
 import type { StaticMap } from "../lease/static_map.ts";
 import type { ConfigProblem } from "./config_error.ts";
 import { suggestKey } from "./levenshtein.ts";
-import { type MetricsListen, parseListen } from "./listen.ts";
+import { type MetricsListen, parseListen, parseResolver, type ResolverAddress } from "./listen.ts";
 import { describeType, tomlKey } from "./toml_text.ts";
 
 /** Linux IFNAMSIZ − 1: the longest interface name in bytes. */
@@ -241,20 +241,73 @@ export class Checker {
   interfaceName: Read<string> = (v, path) => {
     const s = this.string(v, path);
     if (s === undefined) return undefined;
-    let problem: string | null = null;
-    const bytes = new TextEncoder().encode(s).length;
-    if (s === "" || bytes > MAX_IFNAME_BYTES) {
-      problem = `must be 1 to ${MAX_IFNAME_BYTES} bytes long`;
-    } else if (!/^[\x21-\x7e]+$/.test(s) || /[/:]/.test(s)) {
-      problem = "must be printable ASCII without spaces, '/' or ':'";
-    } else if (s === "." || s === "..") {
-      problem = 'must not be "." or ".."';
-    } else if (/%(?!d)/.test(s) || (s.match(/%/g)?.length ?? 0) > 1) {
+    let problem = nameProblem(s);
+    if (problem === null && (/%(?!d)/.test(s) || (s.match(/%/g)?.length ?? 0) > 1)) {
       problem = "may hold at most one '%d' and no other '%'";
     }
     if (problem === null) return s;
     this.report(path, v, problem);
     return undefined;
+  };
+
+  /** The name of an existing network interface (no `%d` template). */
+  linkName: Read<string> = (v, path) => {
+    const s = this.string(v, path);
+    if (s === undefined) return undefined;
+    let problem = nameProblem(s);
+    if (problem === null && s.includes("%")) problem = "must be an interface's name, without '%'";
+    if (problem === null) return s;
+    this.report(path, v, problem);
+    return undefined;
+  };
+
+  /**
+   * A word that stands for null, or a value read by `read`: `Via = "auto"` or a prefix. A
+   * string that is neither the word nor looks like the value (`like`) is reported with `what`.
+   */
+  wordOr<T>(word: string, like: RegExp, what: string, read: Read<T>): Read<T | null> {
+    return (v, path) => {
+      if (v === word) return null;
+      if (typeof v === "string" && !like.test(v)) {
+        const near = suggestKey(v, [word]);
+        this.report(path, v, near === null ? what : `${what} (did you mean "${near}"?)`);
+        return undefined;
+      }
+      return read(v, path);
+    };
+  }
+
+  /** `Clat.Via`: "auto" (null) or an RFC 6052 prefix. */
+  clatVia: Read<Ipv6Prefix | null> = this.wordOr(
+    "auto",
+    /:/,
+    'expected "auto" or an RFC 6052 prefix such as "64:ff9b::/96"',
+    this.rfc6052Prefix,
+  );
+
+  /** `Clat.Source6`: "embed" (null) or an IPv6 prefix that is not multicast. */
+  source6: Read<Ipv6Prefix | null> = this.wordOr(
+    "embed",
+    /:/,
+    'expected "embed" or an IPv6 prefix such as "2001:db8:1:4646::/96"',
+    (v, path) => {
+      const p = this.ipv6Prefix(v, path);
+      if (p === undefined || !isMulticast6(p.addr, 0)) return p;
+      this.report(path, v, "must not be a multicast prefix (ff00::/8)");
+      return undefined;
+    },
+  );
+
+  /** `Clat.HostAddress`: "" (null: none) or an IPv4 address that may be a source. */
+  hostAddress: Read<number | null> = (v, path) => v === "" ? null : this.sourceIpv4(v, path);
+
+  /** A DNS server: `address`, `address:port` or `[IPv6]:port` ({@link parseResolver}). */
+  resolver: Read<ResolverAddress> = (v, path) => {
+    const s = this.string(v, path);
+    if (s === undefined) return undefined;
+    const r = parseResolver(s);
+    if (typeof r === "string") this.report(path, v, r);
+    return typeof r === "string" ? undefined : r;
   };
 
   /** A file name: a string that is not empty; `emptyMessage` says what to do instead. */
@@ -301,18 +354,48 @@ export class Checker {
   };
 }
 
-/** Reports `Interface.Pool` entries that overlap an earlier one. */
-export function checkPool(c: Checker, pool: [number, Ipv4Prefix][]): void {
+/** Why a string is no Linux interface name (dev_valid_name), or null. */
+function nameProblem(s: string): string | null {
+  const bytes = new TextEncoder().encode(s).length;
+  if (s === "" || bytes > MAX_IFNAME_BYTES) return `must be 1 to ${MAX_IFNAME_BYTES} bytes long`;
+  if (!/^[\x21-\x7e]+$/.test(s) || /[/:]/.test(s)) {
+    return "must be printable ASCII without spaces, '/' or ':'";
+  }
+  if (s === "." || s === "..") return 'must not be "." or ".."';
+  return null;
+}
+
+/**
+ * Reports pool entries (`Interface.Pool`, `Clat.CustomerPool`) that overlap an earlier one.
+ * @param c the checker
+ * @param pool the valid entries with their indexes
+ * @param path the key's path
+ */
+export function checkPool(c: Checker, pool: [number, Ipv4Prefix][], path = "Interface.Pool"): void {
   for (let a = 0; a < pool.length; a++) {
     const [i, p] = pool[a]!;
     const earlier = pool.slice(0, a).find(([, o]) => ipv4PrefixesOverlap(p, o));
     if (earlier !== undefined) {
       c.report(
-        `Interface.Pool[${i}]`,
+        `${path}[${i}]`,
         formatIpv4Prefix(p),
-        `overlaps Interface.Pool[${earlier[0]}] (${formatIpv4Prefix(earlier[1])})`,
+        `overlaps ${path}[${earlier[0]}] (${formatIpv4Prefix(earlier[1])})`,
       );
     }
+  }
+}
+
+/**
+ * Reports list entries (`Clat.Routes4`) that repeat an earlier one.
+ * @param c the checker
+ * @param items the valid entries with their indexes
+ * @param path the key's path
+ */
+export function checkNoDuplicates(c: Checker, items: [number, Ipv4Prefix][], path: string): void {
+  for (let a = 0; a < items.length; a++) {
+    const [i, p] = items[a]!;
+    const dup = items.slice(0, a).find(([, o]) => o.addr === p.addr && o.len === p.len);
+    if (dup !== undefined) c.report(`${path}[${i}]`, showV4(p), `duplicate of ${path}[${dup[0]}]`);
   }
 }
 

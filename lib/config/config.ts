@@ -1,6 +1,7 @@
 /**
  * TOML configuration text → validated, deep-frozen {@link Config}, and back
- * ({@link formatConfig}, what `check-config` prints).
+ * ({@link formatConfig}, what `check-config` prints), for the NAT64 translator and for the
+ * CLAT (`protomask clat`: sections `[Clat]`, `[Translation]`, `[Metrics]`).
  *
  * The key names are those of upstream protomask 0.1 (`[Interface] Prefix`,
  * `Pool`; `[Rules] MapStatic`, `ReservationDuration`), so its config files
@@ -12,26 +13,48 @@
  */
 
 import { parse, TomlError } from "smol-toml";
-import { formatIpv4, ipv4InPrefix, type Ipv4Prefix } from "../addr/ipv4.ts";
-import { formatIpv6, ipv6InPrefix, type Ipv6Prefix } from "../addr/ipv6.ts";
+import { formatIpv4, ipv4InPrefix, type Ipv4Prefix, ipv4PrefixSize } from "../addr/ipv4.ts";
+import {
+  formatIpv6,
+  formatIpv6Prefix,
+  ipv6InPrefix,
+  type Ipv6Prefix,
+  ipv6PrefixesOverlap,
+  parseIpv6Prefix,
+} from "../addr/ipv6.ts";
+import { isRfc6052Length, RFC6052_LENGTHS, U_OCTET_INDEX } from "../addr/rfc6052.ts";
+import { source6Capacity } from "../clat/mapper.ts";
 import { Checker, type Table } from "./checker.ts";
 import { ConfigError } from "./config_error.ts";
 import {
+  type ConfigMode,
   type ConfigSoFar,
+  DEFAULT_PREFIX,
   type FormatOptions,
   keyLine,
   READ_ORDER,
-  type SectionField,
-  sectionKeys,
-  SECTIONS,
+  sectionsOf,
+  tableKeys,
 } from "./keys.ts";
-import type { MetricsListen } from "./listen.ts";
+import type { MetricsListen, ResolverAddress } from "./listen.ts";
 
 export { ConfigError, type ConfigProblem, formatConfigProblem } from "./config_error.ts";
-export { formatListen, type MetricsListen, parseListen } from "./listen.ts";
+export {
+  formatListen,
+  formatResolver,
+  type MetricsListen,
+  parseListen,
+  parseResolver,
+  type ResolverAddress,
+} from "./listen.ts";
+export type { ConfigMode } from "./keys.ts";
 export { MAX_IFNAME_BYTES } from "./checker.ts";
 export {
   DEFAULT_ADDRESS4,
+  DEFAULT_CLAT_ADDRESS4,
+  DEFAULT_CLAT_NAME,
+  DEFAULT_CUSTOMER_POOL,
+  DEFAULT_HOST_ADDRESS,
   DEFAULT_ICMP_ERROR_BURST,
   DEFAULT_ICMP_ERROR_RATE,
   DEFAULT_LEASE_PREFIX_LENGTH,
@@ -39,6 +62,7 @@ export {
   DEFAULT_NAME,
   DEFAULT_PREFIX,
   DEFAULT_RESERVATION_DURATION_SECS,
+  DEFAULT_ROUTES4,
   IPV4_MIN_MTU,
   IPV6_MIN_MTU,
   MAX_MTU,
@@ -47,7 +71,6 @@ export {
 // One definition of a static map, shared with the lease table.
 import type { StaticMap } from "../lease/static_map.ts";
 export type { StaticMap };
-import type { NameServer } from "../clat/rfc7050.ts";
 
 /** The validated configuration. Every object in it is frozen. */
 export interface Config {
@@ -138,29 +161,56 @@ export interface Config {
   readonly clat: ClatSection | null;
 }
 
-/** The `[Clat]` settings that have no counterpart in the translator's sections. */
+/**
+ * The `[Clat]` settings that have no counterpart in the translator's sections. The others
+ * fill `Config.interface`: `Clat.Name`, `MTU`, `Queues`, `Offload`, `Address4`, `Address6`
+ * its fields of the same names, `Clat.Via` its `prefix` (see `via`); its `pool` is empty, and
+ * `rules` and `logging` hold their defaults.
+ */
 export interface ClatSection {
-  /** The customers' IPv4 prefixes (`Clat.CustomerPool`). */
+  /** The customers' IPv4 prefixes (`Clat.CustomerPool`), at least one, none overlapping. */
   customerPool: Ipv4Prefix[];
   /**
    * The PLAT prefix in use (`Clat.Via`, also `interface.prefix`); null while `Via = "auto"` has
-   * discovered nothing (then the daemon routes no IPv4 into the CLAT).
+   * discovered nothing (then the daemon routes no IPv4 into the CLAT, and `interface.prefix`
+   * holds the Well-Known Prefix only as a placeholder). {@link withDiscoveredVia} gives the
+   * configuration for a discovered prefix; no address of the configuration depends on it.
    */
   via: Ipv6Prefix | null;
   /** `Via = "auto"`: the prefix is discovered (RFC 8781 Router Advertisements, then RFC 7050). */
   viaAuto: boolean;
-  /** The IPv4 address assigned to the TUN for local applications (`Clat.HostAddress`), or null. */
-  hostAddress: number | null;
-  /** The customers' IPv6 prefix (`Clat.Source6`), or null for `"embed"` (into `Via`). */
+  /**
+   * The customers' IPv6 prefix (`Clat.Source6`, host bits zero, not overlapping `via`), or
+   * null for `"embed"` (into `via`). How addresses are formed: lib/clat/mapper.ts.
+   */
   source6: Ipv6Prefix | null;
-  /** IPv4 destinations routed into the CLAT (`Clat.Routes4`). */
+  /** IPv4 destinations routed into the CLAT (`Clat.Routes4`), none repeated. */
   routes4: Ipv4Prefix[];
-  /** The interface facing the IPv6 network (`Clat.Uplink`): RAs and proxy ND; null for any. */
+  /**
+   * The IPv4 address assigned to the TUN device so local applications have a source
+   * (`Clat.HostAddress`, uint32, inside `customerPool`), or null for none (`""`, a CPE).
+   */
+  hostAddress: number | null;
+  /**
+   * The uplink interface (`Clat.Uplink`): where Router Advertisements are taken from and
+   * proxy Neighbor Discovery entries go; null for RAs from any interface.
+   */
   uplink: string | null;
-  /** Proxy Neighbor Discovery on `uplink` for every customer's `Source6` address. */
+  /**
+   * Add a proxy Neighbor Discovery entry on `uplink` for each customer's `source6` address
+   * (`Clat.NeighborProxy`, RFC 6877 §6.3); needs `uplink` and a `source6` prefix.
+   */
   neighborProxy: boolean;
-  /** The DNS server for RFC 7050 (`Clat.Resolver`), or null for the system's. */
-  resolver: NameServer | null;
+  /** The DNS server for RFC 7050 discovery (`Clat.Resolver`), or null for the system's. */
+  resolver: ResolverAddress | null;
+}
+
+/** What {@link parseConfig} is asked for besides the text. */
+export interface ParseOptions {
+  /** The file name, used in the error message header. */
+  path?: string;
+  /** Which program the configuration is for: `translator` (the default) or `clat`. */
+  mode?: ConfigMode;
 }
 
 function deepFreeze<T>(v: T): T {
@@ -169,13 +219,35 @@ function deepFreeze<T>(v: T): T {
   return Object.freeze(v);
 }
 
-/** Reads every key of the table, section by section in {@link READ_ORDER}. */
-function readKeys(c: Checker, doc: Table): Config {
-  c.table(doc, "", SECTIONS.map((s) => s.name));
-  const tables = new Map<SectionField, Table | null>();
-  for (const s of SECTIONS) {
-    const keys = sectionKeys(s.field).map((k) => k.name);
-    tables.set(s.field, Object.hasOwn(doc, s.name) ? c.table(doc[s.name], s.name, keys) : null);
+/** Why a section of the other program is refused, by its TOML name. */
+const REFUSED_SECTION: Record<string, string> = {
+  Interface: "the CLAT's TUN device and addresses are set in [Clat]",
+  Rules: "a CLAT has no pool, static maps or leases",
+  Logging: "a CLAT keeps no lease audit log",
+  Clat: "it configures the CLAT: run `protomask clat` with this file",
+};
+
+/** Reads every key of the program's sections, section by section in {@link READ_ORDER}. */
+function readKeys(c: Checker, doc: Table, mode: ConfigMode): Config {
+  const own = sectionsOf(mode).map((s) => s.name);
+  const program = mode === "clat" ? "a CLAT configuration" : "a translator configuration";
+  const root: Table = {};
+  for (const [name, v] of Object.entries(doc)) {
+    if (own.includes(name) || !Object.hasOwn(REFUSED_SECTION, name)) {
+      Object.defineProperty(root, name, { value: v, enumerable: true });
+    } else {
+      c.report(
+        name,
+        undefined,
+        `not a section of ${program}: ${REFUSED_SECTION[name]} (its sections: ${own.join(", ")})`,
+      );
+    }
+  }
+  c.table(root, "", own);
+  const tables = new Map<string, Table | null>();
+  for (const name of own) {
+    const keys = tableKeys(name).map((k) => k.name);
+    tables.set(name, Object.hasOwn(root, name) ? c.table(root[name], name, keys) : null);
   }
   const soFar: ConfigSoFar = {
     interface: {},
@@ -183,22 +255,101 @@ function readKeys(c: Checker, doc: Table): Config {
     translation: {},
     logging: {},
     metrics: {},
+    clat: {},
   };
-  for (const section of READ_ORDER) {
-    const name = SECTIONS.find((s) => s.field === section)!.name;
-    const values = soFar[section] as Record<string, unknown>;
-    for (const k of sectionKeys(section)) {
-      const v = c.field(tables.get(section)!, name, k.name, k.type.read(c));
-      values[k.field] = v ?? k.default(soFar);
+  for (const name of READ_ORDER) {
+    // A CLAT configuration holds the translator's defaults for the rules and logging.
+    const defaultsOnly = mode === "clat" && (name === "Rules" || name === "Logging");
+    if (!own.includes(name) && !defaultsOnly) continue;
+    for (const k of tableKeys(name)) {
+      const values = soFar[k.section] as Record<string, unknown>;
+      const v = c.field(tables.get(name) ?? null, name, k.name, k.type.read(c));
+      values[k.field] = v === undefined ? k.default(soFar) : v;
     }
   }
-  return { ...soFar, clat: null } as Config;
+  if (mode === "translator") return { ...soFar, clat: null } as Config;
+  const via = soFar.clat.via!;
+  soFar.clat.viaAuto = via === null;
+  soFar.interface.prefix = via ?? parseIpv6Prefix(DEFAULT_PREFIX)!;
+  soFar.interface.pool = [];
+  return soFar as Config;
+}
+
+/** The checks across the keys of a CLAT configuration, after every key was read. */
+function crossCheckClat(c: Checker, cfg: Config): void {
+  const clat = cfg.clat!;
+  const { address4, address6 } = cfg.interface;
+  const { customerPool, via, source6, hostAddress } = clat;
+  const C = "Clat";
+  if (customerPool.length === 0 && !c.failed(`${C}.CustomerPool`)) {
+    c.report(`${C}.CustomerPool`, [], "must hold at least one IPv4 prefix (the customers)");
+  }
+  const poolOk = !c.failed(`${C}.CustomerPool`);
+  if (source6 !== null && !c.failed(`${C}.Source6`)) {
+    const text = formatIpv6Prefix(source6);
+    const size = customerPool.reduce((n, p) => n + ipv4PrefixSize(p), 0);
+    if (via !== null && !c.failed(`${C}.Via`) && ipv6PrefixesOverlap(source6, via)) {
+      c.report(
+        `${C}.Source6`,
+        text,
+        `overlaps Clat.Via (${formatIpv6Prefix(via)}): customers and the IPv4 world would share ` +
+          "addresses",
+      );
+    } else if (poolOk && size > source6Capacity(source6.len)) {
+      c.report(
+        `${C}.Source6`,
+        text,
+        `has room for ${source6Capacity(source6.len)} customer addresses, fewer than the ` +
+          `${size} of Clat.CustomerPool (a prefix longer than /96 numbers them)`,
+      );
+    }
+  }
+  if (clat.neighborProxy && !c.failed(`${C}.NeighborProxy`)) {
+    const missing = [
+      ...(clat.uplink === null ? ["Clat.Uplink (where the entries go)"] : []),
+      ...(source6 === null ? ['a Clat.Source6 prefix (with "embed" there is none to proxy)'] : []),
+    ];
+    if (missing.length > 0) c.report(`${C}.NeighborProxy`, true, `needs ${missing.join(" and ")}`);
+  }
+  if (address6 === null && !c.failed(`${C}.Address6`)) {
+    const why = customerPool.some((p) => ipv4InPrefix(address4, p))
+      ? `Address4 (${formatIpv4(address4)}) is a customer's address, and with Source6 = ` +
+        '"embed" a customer\'s IPv6 address embeds it in Via'
+      : `Address4 (${formatIpv4(address4)}) is outside CustomerPool, and then the default ` +
+        "embeds it in Via";
+    c.report(`${C}.Address6`, undefined, `must be given when Via is "auto": ${why}`);
+  }
+  if (hostAddress !== null && !c.failed(`${C}.HostAddress`) && poolOk) {
+    if (hostAddress === address4 && !c.failed(`${C}.Address4`)) {
+      c.report(
+        `${C}.HostAddress`,
+        formatIpv4(hostAddress),
+        "must differ from Clat.Address4 (the local host's address and the CLAT's own)",
+      );
+    } else if (!customerPool.some((p) => ipv4InPrefix(hostAddress, p))) {
+      c.report(
+        `${C}.HostAddress`,
+        formatIpv4(hostAddress),
+        "must be inside Clat.CustomerPool (what local applications send from it is a " +
+          "customer's traffic)",
+      );
+    }
+  }
 }
 
 /** The checks across keys, after every key was read. */
 function crossCheck(c: Checker, cfg: Config): void {
-  const { address4, address6, pool } = cfg.interface;
-  const { mapStatic } = cfg.rules;
+  if (cfg.clat !== null) {
+    crossCheckClat(c, cfg);
+    crossCheckTranslation(c, cfg);
+    return;
+  }
+  crossCheckTranslation(c, cfg);
+  crossCheckTranslator(c, cfg);
+}
+
+/** The checks within `[Translation]`. */
+function crossCheckTranslation(c: Checker, cfg: Config): void {
   const translation = cfg.translation;
   const T = "Translation";
   if (
@@ -207,8 +358,12 @@ function crossCheck(c: Checker, cfg: Config): void {
   ) {
     c.report(`${T}.ICMPErrorBurst`, 0n, "must be at least 1 when ICMPErrorRate is above 0");
   }
+}
 
-  // Between sections.
+/** The translator's checks between sections. */
+function crossCheckTranslator(c: Checker, cfg: Config): void {
+  const { address4, address6, pool } = cfg.interface;
+  const { mapStatic } = cfg.rules;
   if (!c.failed("Interface.Address4")) {
     const inPool = pool.findIndex((p) => ipv4InPrefix(address4, p));
     const inMap = mapStatic.findIndex((m) => ipv4InPrefix(address4, m.v4));
@@ -238,7 +393,7 @@ function crossCheck(c: Checker, cfg: Config): void {
   }
   if (
     pool.length === 0 && mapStatic.length === 0 &&
-    !c.problems.some((p) => p.path === "Interface" || p.path === "Rules") &&
+    !c.problems.some((p) => p.path === "Interface" || p.path === "Rules" || p.path === "Clat") &&
     !c.failed("Interface.Pool") && !c.failed("Rules.MapStatic")
   ) {
     c.report(
@@ -258,8 +413,17 @@ function crossCheck(c: Checker, cfg: Config): void {
  * reported together. A static map whose IPv4 side lies in `Interface.Pool`
  * is allowed: those addresses are simply not leased dynamically.
  *
+ * With `mode: "clat"` the text is a CLAT configuration (`[Clat]`, `[Translation]`,
+ * `[Metrics]`; see {@link ClatSection}), checked the same way, with its own checks across
+ * keys: `CustomerPool` not empty and not overlapping; `Source6` not overlapping `Via` and,
+ * longer than /96, with room for every customer; `NeighborProxy` only with `Uplink` and a
+ * `Source6` prefix; `Address6` given when `Via` is "auto" and its default needs `Via`;
+ * `HostAddress` a customer's address other than `Address4`. Each program refuses the
+ * other's sections by name.
+ *
  * @param text TOML text.
- * @param opts `path`: the file name, used in the error message header.
+ * @param opts `path`: the file name, used in the error message header; `mode`: the
+ *   program, `translator` (the default) or `clat`.
  * @returns The configuration, deep-frozen (typed arrays excepted).
  * @throws {ConfigError} Listing every problem; a TOML syntax error carries line and column.
  * @example
@@ -267,9 +431,10 @@ function crossCheck(c: Checker, cfg: Config): void {
  * import { strictEqual } from "node:assert/strict";
  *
  * strictEqual(parseConfig('[Interface]\nPool = ["192.0.2.0/24"]').interface.prefix.len, 96);
+ * strictEqual(parseConfig('[Clat]\nMTU = 1400', { mode: "clat" }).interface.name, "clat%d");
  * ```
  */
-export function parseConfig(text: string, opts: { path?: string } = {}): Config {
+export function parseConfig(text: string, opts: ParseOptions = {}): Config {
   const errorOpts = opts.path === undefined ? {} : { file: opts.path };
   let doc: Table;
   try {
@@ -287,7 +452,7 @@ export function parseConfig(text: string, opts: { path?: string } = {}): Config 
   }
 
   const c = new Checker();
-  const config = readKeys(c, doc);
+  const config = readKeys(c, doc, opts.mode ?? "translator");
   crossCheck(c, config);
   if (c.problems.length > 0) throw new ConfigError(c.problems, errorOpts);
   return deepFreeze(config);
@@ -298,19 +463,79 @@ export function parseConfig(text: string, opts: { path?: string } = {}): Config 
  * effective configuration, defaults filled in). `parseConfig()` of the
  * result gives an equal configuration.
  *
+ * A CLAT configuration (`cfg.clat` set) is written as one: its `[Clat]`, `[Translation]`
+ * and `[Metrics]`, to be read back with `parseConfig(text, { mode: "clat" })`.
+ *
  * @param cfg A configuration from {@link parseConfig}.
  * @param opts `cpus`: this machine's CPU count, to show the default number of queues when
- *   `Interface.Queues` is left out (it then appears as a comment).
+ *   `Interface.Queues` (`Clat.Queues`) is left out (it then appears as a comment).
  * @returns TOML text ending in a newline.
  */
 export function formatConfig(cfg: Config, opts: FormatOptions = {}): string {
-  const lines = ["# Effective protomask configuration (defaults filled in)"];
-  for (const s of SECTIONS) {
-    const values = cfg[s.field] as Record<string, unknown>;
-    const body = sectionKeys(s.field)
-      .map((k) => keyLine(k, values[k.field], opts))
+  const mode = configMode(cfg);
+  const lines = [
+    mode === "clat"
+      ? "# Effective protomask clat configuration (defaults filled in)"
+      : "# Effective protomask configuration (defaults filled in)",
+  ];
+  for (const s of sectionsOf(mode)) {
+    const body = tableKeys(s.name)
+      .map((k) => keyLine(k, (cfg[k.section] as Record<string, unknown>)[k.field], opts))
       .filter((l) => l !== null);
     if (body.length > 0) lines.push("", `[${s.name}]`, ...body);
   }
   return lines.join("\n") + "\n";
+}
+
+/**
+ * Which program a configuration is for.
+ * @param cfg a configuration from {@link parseConfig}
+ * @returns `clat` when it has a `[Clat]` section's settings, else `translator`
+ */
+export function configMode(cfg: Config): ConfigMode {
+  return cfg.clat === null ? "translator" : "clat";
+}
+
+/**
+ * The configuration a CLAT with `Via = "auto"` runs with once it has discovered the PLAT's
+ * prefix (RFC 8781 PREF64 or RFC 7050): `clat.via` and `interface.prefix` are the prefix,
+ * `clat.viaAuto` stays set (so a later change is applied the same way). The prefix is checked
+ * as `Clat.Via` would be: an RFC 6052 length, u-octet zero, not multicast, not overlapping
+ * `Clat.Source6`.
+ *
+ * @param cfg a CLAT configuration with `clat.viaAuto` set
+ * @param prefix the discovered prefix
+ * @returns the configuration (deep-frozen), or why the prefix cannot be used
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { parseIpv6Prefix } from "../addr/ipv6.ts";
+ *
+ * const cfg = parseConfig('[Clat]\nVia = "auto"\nAddress6 = "2001:db8::2"', { mode: "clat" });
+ * const found = withDiscoveredVia(cfg, parseIpv6Prefix("2001:db8:64::/96")!);
+ * strictEqual(typeof found !== "string" && found.interface.prefix.len, 96);
+ * ```
+ */
+export function withDiscoveredVia(cfg: Config, prefix: Ipv6Prefix): Config | string {
+  const text = formatIpv6Prefix(prefix);
+  if (cfg.clat === null || !cfg.clat.viaAuto) {
+    return 'not a CLAT configuration with Via = "auto"';
+  }
+  if (!isRfc6052Length(prefix.len)) {
+    return `${text}: prefix length must be one of ${RFC6052_LENGTHS.join(", ")} (RFC 6052 §2.2)`;
+  }
+  if (prefix.addr[0] === 0xff) return `${text}: must not be a multicast prefix (ff00::/8)`;
+  if (prefix.addr[U_OCTET_INDEX] !== 0) {
+    return `${text}: bits 64-71 (the RFC 6052 §2.2 u-octet) must be zero`;
+  }
+  const source6 = cfg.clat.source6;
+  if (source6 !== null && ipv6PrefixesOverlap(source6, prefix)) {
+    return `${text}: overlaps Clat.Source6 (${formatIpv6Prefix(source6)})`;
+  }
+  const via = { addr: prefix.addr.slice(), len: prefix.len };
+  return deepFreeze({
+    ...cfg,
+    interface: { ...cfg.interface, prefix: via },
+    clat: { ...cfg.clat, via },
+  });
 }

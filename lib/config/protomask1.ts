@@ -11,6 +11,11 @@
  * `{"ipv4": "192.0.2.1", "ipv6": "2001:db8::1"}`; both shapes are accepted here. Any other
  * key is an error with a suggestion, as in the TOML path.
  *
+ * protomask-clat 1.x (`src/args/protomask_clat.rs`) reads `customer_pool` (IPv4 prefixes,
+ * `Clat.CustomerPool`), `prometheus_bind_addr` (`Metrics.Listen`), `via` (RFC 6052 prefix,
+ * `Clat.Via`) and `queues` (`Clat.Queues`); every function here takes the program
+ * (`mode: "clat"`) and reads that program's keys, from the same key table.
+ *
  * The JSON is turned into the equivalent TOML-shaped tree (`[Interface] Prefix, Pool`;
  * `[Rules] MapStatic, ReservationDuration`, `queues` as `[Interface] Queues`) and validated by
  * `parseConfig()` itself, so both
@@ -24,13 +29,20 @@
 import { stringify } from "smol-toml";
 import { type Config, ConfigError, type ConfigProblem, parseConfig } from "./config.ts";
 import { readJson } from "./json_text.ts";
-import { PROTOMASK1_JSON_KEYS, SECTIONS } from "./keys.ts";
+import { type ConfigMode, protomask1JsonKeys, sectionsOf, type SectionSpec } from "./keys.ts";
 import { suggestKey } from "./levenshtein.ts";
 
-/** The keys of a protomask 1.x JSON configuration, in upstream's order (from the key table). */
-export const PROTOMASK1_KEYS: readonly string[] = PROTOMASK1_JSON_KEYS.map((k) => k.v1!.json!);
+/**
+ * The keys of one 1.x program's JSON configuration, in upstream's order (from the key table).
+ * @param mode `translator` for protomask, `clat` for protomask-clat
+ * @returns the JSON keys
+ */
+export function protomask1Keys(mode: ConfigMode): string[] {
+  return protomask1JsonKeys(mode).map((k) => k.v1!.json!);
+}
 
-const KEY_BY_JSON = new Map(PROTOMASK1_JSON_KEYS.map((k) => [k.v1!.json!, k]));
+/** The keys of a protomask 1.x JSON configuration, in upstream's order (from the key table). */
+export const PROTOMASK1_KEYS: readonly string[] = protomask1Keys("translator");
 
 /** The keys of one `static_map` entry in its object form. */
 export const PROTOMASK1_STATIC_MAP_KEYS = ["ipv4", "ipv6"] as const;
@@ -126,6 +138,17 @@ function unknownKey(label: string, key: string, allowed: readonly string[]): Con
   return { path: label, value: undefined, message };
 }
 
+/** A top-level key of the other 1.x program's JSON: which program reads it. */
+function otherProgramKey(key: string, mode: ConfigMode): ConfigProblem | null {
+  const other: ConfigMode = mode === "clat" ? "translator" : "clat";
+  if (!protomask1Keys(other).includes(key) || protomask1Keys(mode).includes(key)) return null;
+  const message = mode === "clat"
+    ? "unknown key (protomask 1.x's translator has it, protomask-clat does not" +
+      `${key === "pool" ? "; the customers are customer_pool" : ""})`
+    : "unknown key (a protomask-clat 1.x key: run `protomask clat` with this file)";
+  return { path: key, value: undefined, message };
+}
+
 function readStaticMap(
   raw: unknown,
   origins: KeyOrigins,
@@ -180,10 +203,17 @@ function readStaticMap(
  * Reads protomask 1.x JSON text into a TOML-shaped tree without validating the values.
  *
  * @param text the JSON text
+ * @param mode `translator` (the default) for protomask's JSON, `clat` for protomask-clat's
  * @returns the tree, where each key came from, the JSON-level problems (syntax error with
  *   line and column, unknown keys, malformed `static_map` entries) and the warnings
  */
-export function readProtomask1Tree(text: string): Protomask1Tree {
+export function readProtomask1Tree(
+  text: string,
+  mode: ConfigMode = "translator",
+): Protomask1Tree {
+  const jsonKeys = protomask1JsonKeys(mode);
+  const allowed = jsonKeys.map((k) => k.v1!.json!);
+  const keyByJson = new Map(jsonKeys.map((k) => [k.v1!.json!, k]));
   const origins: KeyOrigins = new Map();
   const problems: ConfigProblem[] = [];
   const warnings: string[] = [];
@@ -205,27 +235,29 @@ export function readProtomask1Tree(text: string): Protomask1Tree {
     problems.push({
       path: "",
       value: undefined,
-      message: 'expected a JSON object such as {"pool": ["192.0.2.0/24"]}, got ' +
-        describeJsonType(doc),
+      message: `expected a JSON object such as ${
+        mode === "clat" ? '{"customer_pool": ["192.0.0.0/29"]}' : '{"pool": ["192.0.2.0/24"]}'
+      }, got ${describeJsonType(doc)}`,
     });
     return { tree, origins, problems, warnings };
   }
   const sections = new Map<string, ConfigTree>();
   // A list key names the whole list in messages ("nothing to translate for: add pool …").
-  for (const k of PROTOMASK1_JSON_KEYS) {
+  for (const k of jsonKeys) {
     if (k.type.shape === "list") {
       origins.set(k.path, { label: k.v1!.json!, raw: doc[k.v1!.json!], flag: false });
     }
   }
   for (const [key, v] of Object.entries(doc)) {
-    const k = KEY_BY_JSON.get(key);
+    const k = keyByJson.get(key);
     if (k === undefined) {
-      problems.push(unknownKey(key, key, PROTOMASK1_KEYS));
+      problems.push(otherProgramKey(key, mode) ?? unknownKey(key, key, allowed));
       continue;
     }
     // null: left to the default, as when the key is absent.
     if (v === null && k.v1!.nullIsUnset) continue;
-    const [section, name] = k.path.split(".") as [string, string];
+    const section = k.table;
+    const name = k.name;
     if (!sections.has(section)) sections.set(section, {});
     const t = sections.get(section)!;
     if (k.path === STATIC_MAP_PATH) {
@@ -241,11 +273,23 @@ export function readProtomask1Tree(text: string): Protomask1Tree {
       });
     }
   }
-  for (const s of SECTIONS) {
+  if (mode === "clat") assignNoHostAddress(sections);
+  for (const s of sectionsOf(mode) as SectionSpec[]) {
     const t = sections.get(s.name);
     if (t !== undefined && Object.keys(t).length > 0) tree[s.name] = t;
   }
   return { tree, origins, problems, warnings };
+}
+
+/**
+ * protomask-clat 1.x assigns no address to its TUN device (its customers are on a LAN), so a
+ * 1.x configuration (JSON or flags alone) runs with `Clat.HostAddress = ""`, not with the
+ * TOML default (192.0.0.1, for local applications).
+ * @param sections the tree's sections by TOML name, `Clat` created when absent
+ */
+export function assignNoHostAddress(sections: Map<string, ConfigTree>): void {
+  if (!sections.has("Clat")) sections.set("Clat", {});
+  sections.get("Clat")!.HostAddress = "";
 }
 
 /** A value as `formatConfigProblem()` should show it: JSON integers as integers. */
@@ -258,7 +302,7 @@ function displayValue(raw: unknown): unknown {
   return raw;
 }
 
-const TOML_PATH_IN_TEXT = /\b(?:Interface|Rules)\.[A-Za-z0-9]+(?:\[\d+\])?(?:\.v[46])?/g;
+const TOML_PATH_IN_TEXT = /\b(?:Interface|Rules|Clat)\.[A-Za-z0-9]+(?:\[\d+\])?(?:\.v[46])?/g;
 
 /** Shows an origin inside a message: the JSON key, or `--flag 'value'`. */
 function mention(o: KeyOrigin): string {
@@ -291,7 +335,8 @@ function relabel(p: ConfigProblem, origins: KeyOrigins): ConfigProblem {
  * or flag it came from.
  *
  * @param input `tree` to validate; `origins` of its keys; `problems` already found (listed
- *   first); `file`, the header of the error message (a file name, "command line", …)
+ *   first); `file`, the header of the error message (a file name, "command line", …);
+ *   `mode`, the program (`translator` by default)
  * @returns the configuration, exactly as `parseConfig()` returns it for the same values
  * @throws {ConfigError} with every problem, paths and values as the user wrote them
  */
@@ -300,6 +345,7 @@ export function validateTree(input: {
   origins: KeyOrigins;
   problems?: readonly ConfigProblem[];
   file?: string;
+  mode?: ConfigMode;
 }): Config {
   const errorOpts = input.file === undefined ? {} : { file: input.file };
   const earlier = input.problems ?? [];
@@ -308,7 +354,7 @@ export function validateTree(input: {
   // A syntax error or a document of the wrong type leaves nothing worth validating.
   if (earlier.some((p) => p.path === "")) throw new ConfigError(earlier, errorOpts);
   try {
-    config = parseConfig(stringify(input.tree));
+    config = parseConfig(stringify(input.tree), { mode: input.mode ?? "translator" });
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     later = e.problems.map((p) => relabel(p, input.origins));
@@ -328,7 +374,8 @@ export function validateTree(input: {
  * Settings that protomask 1.x has no key for take the TOML defaults.
  *
  * @param text the JSON text
- * @param opts `path`: the file name, for the header line of the error message
+ * @param opts `path`: the file name, for the header line of the error message; `mode`:
+ *   `clat` for a protomask-clat 1.x file (`translator` by default)
  * @returns the configuration (deep-frozen, as from `parseConfig()`) and the warnings
  * @throws {ConfigError} listing every problem
  * @example
@@ -340,9 +387,14 @@ export function validateTree(input: {
  */
 export function parseProtomask1Json(
   text: string,
-  opts: { path?: string } = {},
+  opts: { path?: string; mode?: ConfigMode } = {},
 ): Protomask1Result {
-  const read = readProtomask1Tree(text);
-  const config = validateTree({ ...read, ...(opts.path === undefined ? {} : { file: opts.path }) });
+  const mode = opts.mode ?? "translator";
+  const read = readProtomask1Tree(text, mode);
+  const config = validateTree({
+    ...read,
+    mode,
+    ...(opts.path === undefined ? {} : { file: opts.path }),
+  });
   return { config, warnings: read.warnings };
 }

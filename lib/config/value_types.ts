@@ -9,8 +9,21 @@
 import { formatIpv4, formatIpv4Prefix, type Ipv4Prefix } from "../addr/ipv4.ts";
 import { formatIpv6, formatIpv6Prefix, type Ipv6Prefix } from "../addr/ipv6.ts";
 import type { StaticMap } from "../lease/static_map.ts";
-import { Checker, checkPool, checkStaticMaps, type Read, showV4, showV6 } from "./checker.ts";
-import { formatListen, type MetricsListen } from "./listen.ts";
+import {
+  Checker,
+  checkNoDuplicates,
+  checkPool,
+  checkStaticMaps,
+  type Read,
+  showV4,
+  showV6,
+} from "./checker.ts";
+import {
+  formatListen,
+  formatResolver,
+  type MetricsListen,
+  type ResolverAddress,
+} from "./listen.ts";
 import { tomlString } from "./toml_text.ts";
 
 /** One kind of configuration value. */
@@ -105,7 +118,7 @@ export const POOL_PREFIXES: ValueType<Ipv4Prefix[]> = {
     return (v, path) => {
       const items = read(v, path);
       if (items === undefined) return undefined;
-      checkPool(c, items);
+      checkPool(c, items, path);
       return items.map(([, p]) => p);
     };
   },
@@ -164,4 +177,60 @@ export const LISTEN: ValueType<MetricsListen> = {
   shape: "scalar",
   read: (c) => c.listen,
   toml: (l) => tomlString(formatListen(l)),
+};
+
+/** `Clat.Via`: "auto" (null: discovered, RFC 8781 then RFC 7050) or an RFC 6052 prefix. */
+export const CLAT_VIA: ValueType<Ipv6Prefix | null> = {
+  name: 'RFC 6052 prefix or "auto"',
+  shape: "scalar",
+  read: (c) => c.clatVia,
+  toml: (p) => tomlString(p === null ? "auto" : formatIpv6Prefix(p)),
+};
+
+/** `Clat.Source6`: "embed" (null: into `Via`) or an IPv6 prefix. */
+export const SOURCE6: ValueType<Ipv6Prefix | null> = {
+  name: 'IPv6 prefix or "embed"',
+  shape: "scalar",
+  read: (c) => c.source6,
+  toml: (p) => tomlString(p === null ? "embed" : formatIpv6Prefix(p)),
+};
+
+/** IPv4 prefixes to route, none repeated (`Clat.Routes4`); the valid ones are kept. */
+export const ROUTES4: ValueType<Ipv4Prefix[]> = {
+  name: "IPv4 prefixes",
+  shape: "list",
+  read: (c) => {
+    const read = c.indexed(c.ipv4Prefix);
+    return (v, path) => {
+      const items = read(v, path);
+      if (items === undefined) return undefined;
+      checkNoDuplicates(c, items, path);
+      return items.map(([, p]) => p);
+    };
+  },
+  toml: (ps) => list(ps.map(formatIpv4Prefix)),
+};
+
+/** An IPv4 address that may be a source, or "" (null) for none (`Clat.HostAddress`). */
+export const HOST_ADDRESS: ValueType<number | null> = {
+  name: 'IPv4 address or ""',
+  shape: "scalar",
+  read: (c) => c.hostAddress,
+  toml: (a) => tomlString(a === null ? "" : formatIpv4(a)),
+};
+
+/** The name of a network interface (`Clat.Uplink`). */
+export const LINK_NAME: ValueType<string> = {
+  name: "interface name",
+  shape: "scalar",
+  read: (c) => c.linkName,
+  toml: tomlString,
+};
+
+/** A DNS server's address and port (`Clat.Resolver`). */
+export const RESOLVER: ValueType<ResolverAddress> = {
+  name: "address[:port]",
+  shape: "scalar",
+  read: (c) => c.resolver,
+  toml: (r) => tomlString(formatResolver(r)),
 };

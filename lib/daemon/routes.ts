@@ -14,7 +14,7 @@
 import { formatIpv4Prefix, type Ipv4Prefix, ipv4PrefixesOverlap } from "../addr/ipv4.ts";
 import { formatIpv6Prefix, ipv6InPrefix, type Ipv6Prefix } from "../addr/ipv6.ts";
 import type { Config } from "../config/config.ts";
-import { RESTART_ONLY_KEYS } from "../config/keys.ts";
+import { restartOnlyKeys } from "../config/keys.ts";
 import { clatRoutes } from "../clat/routes.ts";
 
 /** The routes into the TUN device, in the order they are added. */
@@ -81,7 +81,8 @@ export function routeChanges(before: TunRoutes, after: TunRoutes): RouteChanges 
 
 /**
  * Settings a reload cannot change on a running device (they need a restart): the keys marked
- * `restartOnly` in the key table (lib/config/keys.ts), in its order.
+ * `restartOnly` in the key table (lib/config/keys.ts), in its order, those of the program
+ * (translator or CLAT) the new configuration is for.
  *
  * @param before the running configuration
  * @param after the new configuration
@@ -89,7 +90,7 @@ export function routeChanges(before: TunRoutes, after: TunRoutes): RouteChanges 
  */
 export function restartOnlyChanges(before: Config, after: Config): string[] {
   const out: string[] = [];
-  for (const k of RESTART_ONLY_KEYS) {
+  for (const k of restartOnlyKeys(after.clat === null ? "translator" : "clat")) {
     const a = (before[k.section] as Record<string, unknown>)[k.field];
     const b = (after[k.section] as Record<string, unknown>)[k.field];
     if (k.same === undefined ? a !== b : !k.same(a, b)) out.push(k.path);

@@ -4,7 +4,7 @@
 // Usage: _pref64_probe.ts [--uplink IF] [--resolver ADDR] [--grace-ms N] [--dns-interval S]
 import { parseArgs } from "node:util";
 import { formatIpv6Prefix } from "../../lib/addr/ipv6.ts";
-import { parseResolver } from "../../lib/clat/rfc7050.ts";
+import { parseResolver } from "../../lib/config/listen.ts";
 import { Pref64Discovery } from "../../runtime/pref64.ts";
 
 const { values } = parseArgs({
@@ -20,8 +20,8 @@ const { values } = parseArgs({
 let resolver = null;
 if (values.resolver !== undefined) {
   const r = parseResolver(values.resolver);
-  if (!r.ok) throw new Error(r.reason);
-  resolver = r.value;
+  if (typeof r === "string") throw new Error(r);
+  resolver = r;
 }
 const d = Pref64Discovery.start({
   uplink: values.uplink ?? null,

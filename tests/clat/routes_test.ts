@@ -6,6 +6,7 @@ import { formatIpv6Prefix, parseIpv6Prefix } from "../../lib/addr/ipv6.ts";
 import { embeddedPrefix, withPref64 } from "../../lib/clat/routes.ts";
 import { routeChanges, routesFor } from "../../lib/daemon/routes.ts";
 import { clatConfig } from "./_clat.ts";
+import type { Config } from "../../lib/config/config.ts";
 
 function text(cfg: ReturnType<typeof clatConfig>): string[] {
   const r = routesFor(cfg);
@@ -53,19 +54,20 @@ Deno.test("clat routes: with Source6 embed, each customer prefix embedded in Via
 });
 
 Deno.test("clat routes: no IPv4 route until Via = auto discovers a prefix; a new prefix changes the IPv6 routes", () => {
-  const known = clatConfig({ source6: "embed", address6: "64:ff9b::c000:2" });
-  const waiting = { ...known, clat: { ...known.clat!, via: null, viaAuto: true } };
+  const waiting = clatConfig({ via: "auto", source6: "embed", address6: "64:ff9b::c000:2" });
+  assert.equal(waiting.clat!.via, null);
   assert.deepEqual(text(waiting), ["64:ff9b::c000:2/128"]);
-  const found = withPref64(waiting, parseIpv6Prefix("2001:db8:64::/96")!);
+  const found = withPref64(waiting, parseIpv6Prefix("2001:db8:64::/96")!) as Config;
   assert.equal(formatIpv6Prefix(found.interface.prefix), "2001:db8:64::/96");
   assert.deepEqual(text(found), ["0.0.0.0/0", "2001:db8:64::c000:0/125", "64:ff9b::c000:2/128"]);
-  assert.equal(
-    withPref64(found, parseIpv6Prefix("2001:db8:64::/96")!),
-    found,
-    "same prefix: no change",
-  );
+  assert.equal(withPref64(found, parseIpv6Prefix("2001:db8:64::/96")!), found, "same: no change");
   const changes = routeChanges(routesFor(waiting), routesFor(found));
   assert.deepEqual(changes.add4.map(formatIpv4Prefix), ["0.0.0.0/0"]);
-  const lost = withPref64(found, null);
+  const lost = withPref64(found, null) as Config;
   assert.deepEqual(text(lost), ["64:ff9b::c000:2/128"]);
+  assert.match(
+    withPref64(waiting, parseIpv6Prefix("2001:db8::/80")!) as string,
+    /prefix length must be one of/,
+    "an RA's prefix is checked like Clat.Via",
+  );
 });

@@ -268,7 +268,9 @@ e2eTest(
       assert.equal(r.code, 0, describe(r));
     };
 
-    assert.match(clat.proc.stderr, /waiting for a PLAT prefix/);
+    // Logged right after the ready line.
+    const waiting = await clat.proc.waitForOutput(/waiting for a PLAT prefix/, 5000);
+    assert.ok(waiting, clat.proc.stderr);
     const before = await exec(host.ns, ["ping", "-n", "-c", "1", "-W", "2", SERVER_V4]);
     assert.notEqual(before.code, 0);
     assert.match(before.stdout + before.stderr, /Network is unreachable/, describe(before));

@@ -7,7 +7,10 @@ const blocks = [...README.matchAll(/```toml\n([\s\S]*?)```/g)].map((m) => m[1]!)
 
 Deno.test("every TOML config shown in the README parses", () => {
   assert.ok(blocks.length > 0, "the README shows a config");
-  for (const text of blocks) parseConfig(text);
+  // A block with a [Clat] section is a CLAT configuration (`protomask clat`).
+  for (const text of blocks) {
+    parseConfig(text, { mode: /^\[Clat\]/m.test(text) ? "clat" : "translator" });
+  }
 });
 
 Deno.test("the README's config table documents every key the config accepts", () => {
