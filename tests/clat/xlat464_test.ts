@@ -54,8 +54,16 @@ export function clatToml(extra: string[] = []): string {
   ].join("\n");
 }
 
-/** The app namespace behind the CLAT host, and the CLAT host's side of the topology. */
-export async function build464(topo: Topology, clatHost: Client): Promise<string> {
+/**
+ * The app namespace behind the CLAT host, and the CLAT host's side of the topology.
+ * @param routeSource6 the PLAT's namespace routes `SOURCE6` to the CLAT host (else the CLAT
+ *   answers Neighbor Discovery for its addresses on the shared link)
+ */
+export async function build464(
+  topo: Topology,
+  clatHost: Client,
+  routeSource6 = true,
+): Promise<string> {
   const app = await topo.addNamespace("a");
   const h = clatHost.ns;
   await topo.sysctl(app, "net.ipv6.conf.all.disable_ipv6", "1");
@@ -71,7 +79,7 @@ export async function build464(topo: Topology, clatHost: Client): Promise<string
   await ipIn(h, `link set eth0 mtu ${UPLINK_MTU}`);
   await ipIn(topo.translatorNs, `link set c${clatHost.index} mtu ${UPLINK_MTU}`);
   // The operator routes the customers' prefix to the CLAT host.
-  await ipIn(topo.translatorNs, `-6 route add ${SOURCE6} via ${clatHost.addr}`);
+  if (routeSource6) await ipIn(topo.translatorNs, `-6 route add ${SOURCE6} via ${clatHost.addr}`);
   return app;
 }
 
@@ -293,5 +301,44 @@ e2eTest(
     const after = await exec(host.ns, ["ping", "-n", "-c", "1", "-W", "2", SERVER_V4]);
     assert.match(after.stdout + after.stderr, /Network is unreachable/, describe(after));
     assert.equal(clat.proc.status, null, "the CLAT still runs");
+  },
+);
+
+e2eTest(
+  "clat: NeighborProxy — customers get /128s from the uplink's own /64 and the CLAT answers Neighbor Discovery for them",
+  {
+    topology: { clients: 1, tag: "xn" },
+    tools: ["ping"],
+    translators: ["protomask"],
+    timeoutMs: 90_000,
+  },
+  async ({ topo, start }) => {
+    const host = topo.clients[0]!;
+    const app = await build464(topo, host, false);
+    await start();
+    // 2001:db8:a:1::/64 is the link between the CLAT host and the PLAT; nobody routes to it.
+    const clat = await startClat(
+      topo,
+      host,
+      [
+        "[Clat]",
+        'CustomerPool = ["192.168.77.0/29"]',
+        'Via = "2001:db8:64::/96"',
+        'Source6 = "2001:db8:a:1::6400/125"',
+        'HostAddress = ""',
+        'Uplink = "eth0"',
+        "NeighborProxy = true",
+        "",
+      ].join("\n"),
+    );
+    const proxies = await topo.exec(host.ns, ["ip", "-6", "neigh", "show", "proxy", "dev", "eth0"]);
+    assert.match(proxies.stdout, /2001:db8:a:1::6402 /, "the app's /128 (index 2 of the pool)");
+    const ping = await topo.exec(app, ["ping", "-n", "-c", "3", "-i", "0.2", "-W", "3", SERVER_V4]);
+    assert.equal(ping.code, 0, describe(ping));
+    assert.match(ping.stdout, / 0% packet loss/);
+    const stopped = await clat.proc.stop("SIGTERM", 10_000);
+    assert.equal(stopped.code, 0, clat.proc.stderr);
+    const after = await topo.exec(host.ns, ["ip", "-6", "neigh", "show", "proxy", "dev", "eth0"]);
+    assert.equal(after.stdout.trim(), "", "the entries go with the CLAT");
   },
 );
