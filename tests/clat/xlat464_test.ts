@@ -331,6 +331,9 @@ e2eTest(
         "",
       ].join("\n"),
     );
+    // Set up right after the ready line.
+    const set = await clat.proc.waitForOutput(/answering Neighbor Discovery on eth0/, 5000);
+    assert.ok(set, clat.proc.stderr);
     const proxies = await topo.exec(host.ns, ["ip", "-6", "neigh", "show", "proxy", "dev", "eth0"]);
     assert.match(proxies.stdout, /2001:db8:a:1::6402 /, "the app's /128 (index 2 of the pool)");
     const ping = await topo.exec(app, ["ping", "-n", "-c", "3", "-i", "0.2", "-W", "3", SERVER_V4]);
