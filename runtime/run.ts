@@ -60,7 +60,12 @@ import {
 } from "../lib/daemon/routes.ts";
 import { health, renderMetrics } from "../lib/daemon/metrics.ts";
 import { SharedState } from "../lib/daemon/shared.ts";
-import { CHECKED_SYSCTLS, type SysctlReading, sysctlWarnings } from "../lib/daemon/sysctl.ts";
+import {
+  type CheckedSysctl,
+  type SysctlReading,
+  sysctlsFor,
+  sysctlWarnings,
+} from "../lib/daemon/sysctl.ts";
 import { decodeLeaseFile, encodeLeaseFile } from "../lib/lease/persist.ts";
 import {
   type LeaseEvent,
@@ -306,7 +311,8 @@ class Daemon {
     // Only now: whoever waits for this line may signal at once, and must find the handlers.
     this.#logReady();
     this.#syncClat(null, this.#cfg);
-    for (const warning of sysctlWarnings(readSysctls())) {
+    const sysctls = sysctlsFor(this.#cfg);
+    for (const warning of sysctlWarnings(readSysctls(sysctls), sysctls)) {
       log.warn("{warning}", { event: "sysctl", warning });
     }
     return await this.#stopped;
@@ -757,10 +763,10 @@ function logLostEvents(lost: number, total: number): void {
   );
 }
 
-/** Reads the sysctls a gateway needs (CHECKED_SYSCTLS) through libc; a failure is a reading too. */
-function readSysctls(): SysctlReading[] {
+/** Reads the sysctls a configuration needs through libc; a failure is a reading too. */
+function readSysctls(sysctls: readonly CheckedSysctl[]): SysctlReading[] {
   const out: SysctlReading[] = [];
-  for (const s of CHECKED_SYSCTLS) {
+  for (const s of sysctls) {
     try {
       out.push({ value: readSmallFile(s.path) });
     } catch (e) {

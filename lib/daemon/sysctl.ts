@@ -10,6 +10,8 @@
  * @module
  */
 
+import type { Config } from "../config/config.ts";
+
 /** A sysctl the daemon checks: its name, its file under /proc/sys and the value it wants. */
 export interface CheckedSysctl {
   /** Dotted name, as `sysctl` prints it. */
@@ -37,6 +39,42 @@ export const CHECKED_SYSCTLS: readonly CheckedSysctl[] = [
     why: "translated IPv4 packets are not forwarded out, nor replies to the pool into the TUN",
   },
 ];
+
+/**
+ * The sysctls a configuration needs. A CLAT (RFC 6877) forwards IPv6 between its TUN and the
+ * uplink; IPv4 only when it serves a LAN (no `HostAddress`: a CPE — a host's own applications
+ * reach the TUN without forwarding); and with `Via = "auto"` its `Uplink` must take Router
+ * Advertisements while forwarding (`accept_ra` 2), or no PREF64 option (RFC 8781) arrives.
+ *
+ * @param cfg the configuration
+ * @returns the sysctls to check at start
+ */
+export function sysctlsFor(cfg: Config): readonly CheckedSysctl[] {
+  const clat = cfg.clat;
+  if (clat === null) return CHECKED_SYSCTLS;
+  const out: CheckedSysctl[] = [{
+    ...CHECKED_SYSCTLS[0]!,
+    why: "the CLAT's IPv6 packets are not forwarded out of the TUN device, nor the replies into it",
+  }];
+  if (clat.hostAddress === null) {
+    out.push({
+      ...CHECKED_SYSCTLS[1]!,
+      why: "the LAN's IPv4 packets (CustomerPool) are not forwarded into the TUN device",
+    });
+  }
+  if (clat.viaAuto && clat.uplink !== null) {
+    const name = `net.ipv6.conf.${clat.uplink}.accept_ra`;
+    out.push({
+      name,
+      path: `/proc/sys/${name.replaceAll(".", "/")}`,
+      wanted: "2",
+      why:
+        `Router Advertisements on ${clat.uplink} are ignored while forwarding, so Via = "auto" ` +
+        "never sees their PREF64 option (RFC 8781)",
+    });
+  }
+  return out;
+}
 
 /** What reading one sysctl gave: its text, or why it could not be read. */
 export type SysctlReading = { value: string } | { error: string };
