@@ -23,7 +23,8 @@ import { adjust, checksum, sumBytes, sumIpv4 } from "../wire/checksum.ts";
 import * as icmp from "../wire/icmp.ts";
 import * as ipv4 from "../wire/ipv4.ts";
 import * as ipv6 from "../wire/ipv6.ts";
-import { adjustPartial } from "../wire/virtio.ts";
+import { adjustTransportChecksum } from "../wire/transport.ts";
+import * as udp from "../wire/udp.ts";
 import {
   LEASE_ALLOCATE,
   LEASE_REFRESH,
@@ -439,18 +440,9 @@ function from6(ctx: XlatContext, off: number, len: number, flags: number, reasmI
   if (first) {
     const oldSum = ipv6.sumAddresses(b, off);
     const newSum = sumIpv4(src4) + sumIpv4(dst4);
-    if (nh === ipv4.PROTO_TCP) {
-      const cs = v.getUint16(l4Off + 16);
-      v.setUint16(
-        l4Off + 16,
-        ctx.partial ? adjustPartial(cs, oldSum, newSum) : adjust(cs, oldSum, newSum),
-      );
-    } else if (nh === ipv4.PROTO_UDP) {
-      const cs = v.getUint16(l4Off + 6);
-      v.setUint16(
-        l4Off + 6,
-        ctx.partial ? adjustPartial(cs, oldSum, newSum) : adjust(cs, oldSum, newSum) || 0xffff,
-      );
+    if (nh === ipv4.PROTO_TCP || nh === ipv4.PROTO_UDP) {
+      // A UDP checksum of 0 was dropped above unless it is a partial sum.
+      adjustTransportChecksum(v, l4Off, nh, oldSum, newSum, ctx.partial);
     } else if (nh === ipv6.NH_ICMPV6) {
       // Echo: new type, and the checksum loses the IPv6 pseudo-header.
       const word = v.getUint16(l4Off);
@@ -659,22 +651,12 @@ function from4(ctx: XlatContext, off: number, len: number, flags: number): numbe
   if (first) {
     const oldSum = sumIpv4(src) + sumIpv4(dst);
     const newSum = sumBytes(b, TMP_SRC, 32, 0);
-    if (proto === ipv4.PROTO_TCP) {
-      const cs = v.getUint16(l4Off + 16);
-      v.setUint16(
-        l4Off + 16,
-        ctx.partial ? adjustPartial(cs, oldSum, newSum) : adjust(cs, oldSum, newSum),
-      );
-    } else if (proto === ipv4.PROTO_UDP) {
-      if (ctx.partial) {
-        v.setUint16(l4Off + 6, adjustPartial(v.getUint16(l4Off + 6), oldSum, newSum));
-      } else if (amendUdp) {
-        v.setUint16(l4Off + 6, 0);
-        const cs = checksum(b, l4Off, l4Len, newSum + l4Len + ipv4.PROTO_UDP);
-        v.setUint16(l4Off + 6, cs || 0xffff);
-      } else {
-        v.setUint16(l4Off + 6, adjust(v.getUint16(l4Off + 6), oldSum, newSum) || 0xffff);
-      }
+    if (amendUdp) {
+      // RFC 7915 §4.5: computed whole (the stored 0 is the field's own value in the sum).
+      const cs = checksum(b, l4Off, l4Len, newSum + l4Len + ipv4.PROTO_UDP);
+      v.setUint16(l4Off + udp.CHECKSUM_OFF, cs || 0xffff);
+    } else if (proto === ipv4.PROTO_TCP || proto === ipv4.PROTO_UDP) {
+      adjustTransportChecksum(v, l4Off, proto, oldSum, newSum, ctx.partial);
     } else if (proto === ipv4.PROTO_ICMP) {
       // Echo: new type, and the checksum gains the IPv6 pseudo-header.
       const cs = adjust(
