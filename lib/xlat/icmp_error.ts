@@ -13,7 +13,7 @@
  */
 
 import { embedIpv4, extractIpv4, matchesPrefix, NOT_IPV4 } from "../addr/rfc6052.ts";
-import { adjust, checksum, sumBytes, sumIpv4 } from "../wire/checksum.ts";
+import { checksum, sumBytes, sumIpv4 } from "../wire/checksum.ts";
 import * as icmp from "../wire/icmp.ts";
 import * as ipv4 from "../wire/ipv4.ts";
 import * as ipv6 from "../wire/ipv6.ts";
@@ -30,6 +30,7 @@ import {
 } from "./context.ts";
 import { Drop } from "./drop.ts";
 import { reserve } from "./emit.ts";
+import { adjustIcmpEcho4To6, adjustIcmpEcho6To4 } from "./icmp_echo.ts";
 import { MAX_ICMP4_ERROR, MAX_ICMP6_ERROR } from "./icmp_gen.ts";
 import {
   plateauBelow,
@@ -216,17 +217,8 @@ export function icmp4ErrorTo6(
     ) {
       adjustTransportChecksum(v, ip, iproto, oldSum, newSum, false);
     } else if (iproto === ipv4.PROTO_ICMP && copyLen >= icmp.REST_OFF) {
-      const word = v.getUint16(ip);
-      const newWord = V4_TO_V6_TYPE_CODE[word]!;
-      if (newWord >= 0) {
-        const cs = adjust(
-          v.getUint16(ip + icmp.CHECKSUM_OFF),
-          word,
-          newSum + (itotal - iihl) + ipv6.NH_ICMPV6 + newWord,
-        );
-        v.setUint16(ip, newWord);
-        v.setUint16(ip + icmp.CHECKSUM_OFF, cs);
-      }
+      const newWord = V4_TO_V6_TYPE_CODE[v.getUint16(ip)]!;
+      if (newWord >= 0) adjustIcmpEcho4To6(v, ip, itotal - iihl, newSum, newWord);
     }
   }
 
@@ -415,17 +407,8 @@ export function icmp6ErrorTo4(
     ) {
       adjustTransportChecksum(v, ip, inh, oldSum, newSum, false);
     } else if (inh === ipv6.NH_ICMPV6 && copyLen >= icmp.REST_OFF) {
-      const word = v.getUint16(ip);
-      const newWord = V6_TO_V4_TYPE_CODE[word]!;
-      if (newWord >= 0) {
-        const cs = adjust(
-          v.getUint16(ip + icmp.CHECKSUM_OFF),
-          oldSum + upperLen + ipv6.NH_ICMPV6 + word,
-          newWord,
-        );
-        v.setUint16(ip, newWord);
-        v.setUint16(ip + icmp.CHECKSUM_OFF, cs);
-      }
+      const newWord = V6_TO_V4_TYPE_CODE[v.getUint16(ip)]!;
+      if (newWord >= 0) adjustIcmpEcho6To4(v, ip, upperLen, oldSum, newWord);
     }
   }
 
