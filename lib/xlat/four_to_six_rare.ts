@@ -16,7 +16,7 @@ import { TMP_SRC, type XlatContext } from "./context.ts";
 import { Drop, Stat } from "./drop.ts";
 import { drop, emit } from "./emit.ts";
 import { echoReply4, sendIcmp4Error } from "./icmp_gen.ts";
-import { icmp4ErrorTo6 } from "./icmp_error.ts";
+import { icmp4ErrorTo6 } from "./icmp_error_4to6.ts";
 import { reassemble4 } from "./reassembly.ts";
 import { from4 } from "./four_to_six.ts";
 import { FLAG_HAIRPIN, FLAG_REASSEMBLED } from "./steps.ts";

@@ -23,7 +23,7 @@ import type { XlatContext } from "./context.ts";
 import { Drop, Stat } from "./drop.ts";
 import { drop, emit, nextId } from "./emit.ts";
 import { echoReply6, sendIcmp6Error } from "./icmp_gen.ts";
-import { icmp6ErrorTo4 } from "./icmp_error.ts";
+import { icmp6ErrorTo4 } from "./icmp_error_6to4.ts";
 import { reassemble6 } from "./reassembly.ts";
 import { from6, hairpin } from "./six_to_four.ts";
 import { FLAG_REASSEMBLED } from "./steps.ts";
