@@ -22,22 +22,22 @@ import { TMP_DST, TMP_SRC, type XlatContext } from "./context.ts";
 import { Drop, Stat } from "./drop.ts";
 import { drop, emit } from "./emit.ts";
 import { emitFragments6 } from "./fragment.ts";
-import { sendIcmp4Error } from "./icmp_gen.ts";
-import { V4_TO_V6_TYPE_CODE } from "./icmp_map.ts";
-import { adjustIcmpEcho4To6 } from "./icmp_echo.ts";
 import { checkTransportHeader, FLAG_HAIRPIN } from "./steps.ts";
 import {
+  AMEND_UDP,
   error4To6,
   fragmentationNeeded4,
+  icmpQuery4To6,
   reassemble4To6,
+  rebuildChecksum4To6,
   refuse4,
   sourceOutsidePrefix4,
   sourceRouted4,
+  sourceRouteFailed4,
+  timeExceeded4,
   toSelf4,
+  udpChecksumZero4,
 } from "./four_to_six_rare.ts";
-
-/** {@link checkTransport4} result bit: compute a UDP checksum of 0 (RFC 7915 §4.5). */
-const AMEND_UDP = 0x10000;
 
 /**
  * IPv4 → IPv6 (RFC 7915 §4).
@@ -53,9 +53,13 @@ export function from4(ctx: XlatContext, off: number, len: number, flags: number)
   const v = ctx.view;
   const s = ctx.settings;
   const hairpinned = (flags & FLAG_HAIRPIN) !== 0;
-  const total = validate4(ctx, off, len, hairpinned);
-  if (total < 0) return drop(ctx, -total);
+  // Validate (RFC 791; the hairpin leg's header is the translator's own, not rechecked).
+  if (len < ipv4.HEADER_LEN) return drop(ctx, Drop.TRUNCATED);
   const ihl = ipv4.headerLength(v, off);
+  const total = ipv4.totalLength(v, off);
+  if (ihl < ipv4.HEADER_LEN || total < ihl) return drop(ctx, Drop.BAD_IHL);
+  if (total > len) return drop(ctx, Drop.TRUNCATED);
+  if (!hairpinned && checksum(b, off, ihl, 0) !== 0) return drop(ctx, Drop.BAD_HEADER_CHECKSUM);
   const src = ipv4.source(v, off);
   const dst = ipv4.destination(v, off);
   const ttl = ipv4.ttl(v, off);
@@ -72,17 +76,9 @@ export function from4(ctx: XlatContext, off: number, len: number, flags: number)
   if (isMulticastOrBroadcast4(dst)) return drop(ctx, Drop.MULTICAST_DESTINATION);
   // RFC 7915 §4.1: an ICMPv4 error from an odd source is still translated.
   if (isInvalidSource4(src) && !isError) return drop(ctx, Drop.INVALID_SOURCE);
-  if (dst === s.address4) {
-    return toSelf4(ctx, off, ihl, total, proto === ipv4.PROTO_ICMP && !isFrag);
-  }
-  if (ihl > ipv4.HEADER_LEN) {
-    const r = sourceRouted4(ctx, off, ihl, total);
-    if (r !== 0) return r;
-  }
-  if (!hairpinned && ttl <= 1) {
-    sendIcmp4Error(ctx, icmp.V4_TIME_EXCEEDED, 0, 0, off, total);
-    return drop(ctx, Drop.HOP_LIMIT_EXCEEDED);
-  }
+  if (dst === s.address4) return toSelf4(ctx, off, ihl, total, proto, isFrag);
+  if (ihl > ipv4.HEADER_LEN && sourceRouted4(b, off, ihl)) return sourceRouteFailed4(ctx, off);
+  if (!hairpinned && ttl <= 1) return timeExceeded4(ctx, off, total);
   if (proto === ipv4.PROTO_IGMP) return drop(ctx, Drop.IGMP);
   if (offsetBytes + l4Len > 65535) return drop(ctx, Drop.BAD_FRAGMENT);
   // Destination: static map or live lease (RFC 7915 §4.1 with RFC 6146 state).
@@ -132,28 +128,6 @@ export function from4(ctx: XlatContext, off: number, len: number, flags: number)
 }
 
 /**
- * Validate: the IPv4 header is whole with a sane IHL and total length, and its checksum is
- * right (RFC 791; not rechecked on the hairpin leg, whose header the translator wrote).
- *
- * @param ctx engine context
- * @param off offset of the IPv4 header
- * @param len bytes available
- * @param hairpinned whether this is the 4→6 leg of a hairpin
- * @returns the total length, or `-reason`
- */
-export function validate4(ctx: XlatContext, off: number, len: number, hairpinned: boolean): number {
-  const v = ctx.view;
-  if (len < ipv4.HEADER_LEN) return -Drop.TRUNCATED;
-  const ihl = ipv4.headerLength(v, off);
-  if (ihl < ipv4.HEADER_LEN) return -Drop.BAD_IHL;
-  const total = ipv4.totalLength(v, off);
-  if (total < ihl) return -Drop.BAD_IHL;
-  if (total > len) return -Drop.TRUNCATED;
-  if (!hairpinned && checksum(ctx.mem, off, ihl, 0) !== 0) return -Drop.BAD_HEADER_CHECKSUM;
-  return total;
-}
-
-/**
  * Transport checks of a first fragment or whole packet (RFC 7915 §4.1, §4.5): the TCP or UDP
  * header is present; a UDP checksum of 0 is computed when `AmendUDPChecksumZero` allows and the
  * packet is whole with a true UDP length, else refused; an ICMPv4 query has an ICMPv6
@@ -180,21 +154,11 @@ export function checkTransport4(
   proto: number,
   isFrag: boolean,
 ): number {
-  const v = ctx.view;
-  if (proto === ipv4.PROTO_ICMP) {
-    const mapped = V4_TO_V6_TYPE_CODE[v.getUint16(l4Off)]!;
-    return mapped < 0 ? -Drop.ICMP_UNTRANSLATABLE : mapped;
-  }
+  if (proto === ipv4.PROTO_ICMP) return icmpQuery4To6(ctx.view, l4Off);
   const r = checkTransportHeader(proto, l4Len, isFrag);
   if (r < 0 || proto !== ipv4.PROTO_UDP || ctx.partial) return r;
-  if (v.getUint16(l4Off + udp.CHECKSUM_OFF) !== 0) return 0;
-  if (isFrag || !ctx.settings.amendUdpChecksumZero) {
-    return -refuse4(ctx, Drop.UDP_ZERO_CHECKSUM, off, total, flags);
-  }
-  // The checksum covers the UDP length field's bytes (RFC 768), so the field must describe
-  // the packet before it can be computed.
-  if (v.getUint16(l4Off + udp.LENGTH_OFF) !== l4Len) return -Drop.TRUNCATED_TRANSPORT;
-  return AMEND_UDP;
+  if (ctx.view.getUint16(l4Off + udp.CHECKSUM_OFF) !== 0) return 0;
+  return udpChecksumZero4(ctx, off, total, flags, l4Off, l4Len, isFrag);
 }
 
 /**
@@ -220,14 +184,9 @@ export function translateTransport4(
   src: number,
   dst: number,
 ): void {
-  const v = ctx.view;
-  const newSum = sumBytes(ctx.mem, TMP_SRC, 32, 0);
-  if (proto === ipv4.PROTO_ICMP) {
-    adjustIcmpEcho4To6(v, l4Off, l4Len, newSum, chk);
-  } else if (chk === AMEND_UDP) {
-    const cs = checksum(ctx.mem, l4Off, l4Len, newSum + l4Len + ipv4.PROTO_UDP);
-    v.setUint16(l4Off + udp.CHECKSUM_OFF, cs || 0xffff);
-  } else {
-    adjustTransportChecksum(v, l4Off, proto, sumIpv4(src) + sumIpv4(dst), newSum, ctx.partial);
+  if (proto === ipv4.PROTO_ICMP || chk === AMEND_UDP) {
+    return rebuildChecksum4To6(ctx, l4Off, l4Len, chk);
   }
+  const newSum = sumBytes(ctx.mem, TMP_SRC, 32, 0);
+  adjustTransportChecksum(ctx.view, l4Off, proto, sumIpv4(src) + sumIpv4(dst), newSum, ctx.partial);
 }

@@ -12,7 +12,11 @@ import * as ipv4 from "../wire/ipv4.ts";
 import * as ipv6 from "../wire/ipv6.ts";
 import { embedIpv4 } from "../addr/rfc6052.ts";
 import { isGlobalIpv4 } from "../addr/special.ts";
+import { checksum, sumBytes } from "../wire/checksum.ts";
+import * as udp from "../wire/udp.ts";
 import { TMP_SRC, type XlatContext } from "./context.ts";
+import { adjustIcmpEcho4To6 } from "./icmp_echo.ts";
+import { V4_TO_V6_TYPE_CODE } from "./icmp_map.ts";
 import { Drop, Stat } from "./drop.ts";
 import { drop, emit } from "./emit.ts";
 import { echoReply4, sendIcmp4Error } from "./icmp_gen.ts";
@@ -55,7 +59,8 @@ export function refuse4(
  * @param off offset of the IPv4 header
  * @param ihl its header length
  * @param total its total length
- * @param whole whether it is a whole ICMP message
+ * @param proto its protocol
+ * @param isFrag whether it is a fragment
  * @returns as `translate()`
  */
 export function toSelf4(
@@ -63,10 +68,26 @@ export function toSelf4(
   off: number,
   ihl: number,
   total: number,
-  whole: boolean,
+  proto: number,
+  isFrag: boolean,
 ): number {
-  if (whole && echoReply4(ctx, off, ihl, total) > 0) return ctx.emitted;
+  if (proto === ipv4.PROTO_ICMP && !isFrag && echoReply4(ctx, off, ihl, total) > 0) {
+    return ctx.emitted;
+  }
   return drop(ctx, Drop.TO_SELF);
+}
+
+/**
+ * TTL 1 or 0 (RFC 7915 §4.1: the translator is a router): Time Exceeded, and a drop.
+ *
+ * @param ctx engine context
+ * @param off offset of the IPv4 header
+ * @param total its total length
+ * @returns as `translate()`
+ */
+export function timeExceeded4(ctx: XlatContext, off: number, total: number): number {
+  sendIcmp4Error(ctx, icmp.V4_TIME_EXCEEDED, 0, 0, off, total);
+  return drop(ctx, Drop.HOP_LIMIT_EXCEEDED);
 }
 
 /** Whether IPv4 options hold an unexpired source route (RFC 7915 §4.1). */
@@ -89,17 +110,27 @@ function hasUnexpiredSourceRoute(b: Uint8Array, start: number, end: number): boo
 }
 
 /**
- * A packet with options: one with an unexpired source route is answered with Source Route
- * Failed and dropped (RFC 7915 §4.1); other options are left behind by the translation.
+ * Whether the options of the IPv4 header at `off` hold an unexpired source route (RFC 7915
+ * §4.1); other options are left behind by the translation.
+ *
+ * @param b packet bytes
+ * @param off offset of the IPv4 header
+ * @param ihl its header length (over 20)
+ * @returns whether to answer Source Route Failed
+ */
+export function sourceRouted4(b: Uint8Array, off: number, ihl: number): boolean {
+  return hasUnexpiredSourceRoute(b, off + ipv4.HEADER_LEN, off + ihl);
+}
+
+/**
+ * Source Route Failed (RFC 7915 §4.1) for a packet with an unexpired source route, and a drop.
  *
  * @param ctx engine context
  * @param off offset of the IPv4 header
- * @param ihl its header length (over 20)
- * @param total its total length
- * @returns 0 to go on, else as `translate()`
+ * @returns as `translate()`
  */
-export function sourceRouted4(ctx: XlatContext, off: number, ihl: number, total: number): number {
-  if (!hasUnexpiredSourceRoute(ctx.mem, off + ipv4.HEADER_LEN, off + ihl)) return 0;
+export function sourceRouteFailed4(ctx: XlatContext, off: number): number {
+  const total = ipv4.totalLength(ctx.view, off);
   sendIcmp4Error(ctx, icmp.V4_DEST_UNREACH, icmp.V4_CODE_SOURCE_ROUTE_FAILED, 0, off, total);
   return drop(ctx, Drop.SOURCE_ROUTE);
 }
@@ -203,4 +234,71 @@ export function fragmentationNeeded4(ctx: XlatContext, off: number, total: numbe
   const mtu = ctx.settings.mtu6 - ipv6.HEADER_LEN + ipv4.HEADER_LEN;
   sendIcmp4Error(ctx, icmp.V4_DEST_UNREACH, icmp.V4_CODE_FRAG_NEEDED, mtu, off, total);
   return drop(ctx, Drop.PACKET_TOO_BIG);
+}
+
+/** `checkTransport4()` result bit: compute a UDP checksum of 0 (RFC 7915 §4.5). */
+export const AMEND_UDP = 0x10000;
+
+/**
+ * An ICMPv4 query's ICMPv6 type and code (RFC 7915 §4.2): Echo Request and Reply translate,
+ * the rest is dropped.
+ *
+ * @param v packet view
+ * @param l4Off offset of the ICMPv4 header
+ * @returns the ICMPv6 `type << 8 | code`, or `-Drop.ICMP_UNTRANSLATABLE`
+ */
+export function icmpQuery4To6(v: DataView, l4Off: number): number {
+  const mapped = V4_TO_V6_TYPE_CODE[v.getUint16(l4Off)]!;
+  return mapped < 0 ? -Drop.ICMP_UNTRANSLATABLE : mapped;
+}
+
+/**
+ * A UDP checksum of 0 (RFC 7915 §4.5): computed when `AmendUDPChecksumZero` allows and the
+ * packet is whole with a UDP length that describes it (the checksum covers that field, RFC
+ * 768), else refused with the policy error.
+ *
+ * @param ctx engine context
+ * @param off offset of the IPv4 header
+ * @param total its total length
+ * @param flags `FLAG_HAIRPIN` or 0
+ * @param l4Off offset of the UDP header
+ * @param l4Len UDP length present
+ * @param isFrag whether the packet is a fragment
+ * @returns {@link AMEND_UDP}, or `-reason`
+ */
+export function udpChecksumZero4(
+  ctx: XlatContext,
+  off: number,
+  total: number,
+  flags: number,
+  l4Off: number,
+  l4Len: number,
+  isFrag: boolean,
+): number {
+  if (isFrag || !ctx.settings.amendUdpChecksumZero) {
+    return -refuse4(ctx, Drop.UDP_ZERO_CHECKSUM, off, total, flags);
+  }
+  if (ctx.view.getUint16(l4Off + udp.LENGTH_OFF) !== l4Len) return -Drop.TRUNCATED_TRANSPORT;
+  return AMEND_UDP;
+}
+
+/**
+ * The checksums not adjusted for addresses alone (RFC 7915 §4.5): an ICMP Echo's through
+ * `adjustIcmpEcho4To6` (new type, pseudo-header added), and a UDP checksum of 0 computed whole.
+ *
+ * @param ctx engine context
+ * @param l4Off offset of the transport header
+ * @param l4Len transport length
+ * @param chk the ICMPv6 type and code, or {@link AMEND_UDP}
+ */
+export function rebuildChecksum4To6(
+  ctx: XlatContext,
+  l4Off: number,
+  l4Len: number,
+  chk: number,
+): void {
+  const newSum = sumBytes(ctx.mem, TMP_SRC, 32, 0);
+  if (chk !== AMEND_UDP) return adjustIcmpEcho4To6(ctx.view, l4Off, l4Len, newSum, chk);
+  const cs = checksum(ctx.mem, l4Off, l4Len, newSum + l4Len + ipv4.PROTO_UDP);
+  ctx.view.setUint16(l4Off + udp.CHECKSUM_OFF, cs || 0xffff);
 }
