@@ -11,7 +11,7 @@
 
 import { embedIpv4 } from "../addr/rfc6052.ts";
 import { isInvalidSource4, isMulticastOrBroadcast4 } from "../addr/special.ts";
-import { checksum, sumBytes, sumIpv4 } from "../wire/checksum.ts";
+import { sumBytes, sumIpv4 } from "../wire/checksum.ts";
 import * as icmp from "../wire/icmp.ts";
 import * as ipv4 from "../wire/ipv4.ts";
 import * as ipv6 from "../wire/ipv6.ts";
@@ -59,7 +59,9 @@ export function from4(ctx: XlatContext, off: number, len: number, flags: number)
   const total = ipv4.totalLength(v, off);
   if (ihl < ipv4.HEADER_LEN || total < ihl) return drop(ctx, Drop.BAD_IHL);
   if (total > len) return drop(ctx, Drop.TRUNCATED);
-  if (!hairpinned && checksum(b, off, ihl, 0) !== 0) return drop(ctx, Drop.BAD_HEADER_CHECKSUM);
+  if (!hairpinned && !ipv4.headerChecksumValid(v, off, ihl)) {
+    return drop(ctx, Drop.BAD_HEADER_CHECKSUM);
+  }
   const src = ipv4.source(v, off);
   const dst = ipv4.destination(v, off);
   const ttl = ipv4.ttl(v, off);
@@ -157,7 +159,7 @@ export function checkTransport4(
   if (proto === ipv4.PROTO_ICMP) return icmpQuery4To6(ctx.view, l4Off);
   const r = checkTransportHeader(proto, l4Len, isFrag);
   if (r < 0 || proto !== ipv4.PROTO_UDP || ctx.partial) return r;
-  if (ctx.view.getUint16(l4Off + udp.CHECKSUM_OFF) !== 0) return 0;
+  if (ctx.view.getUint16(l4Off + udp.CHECKSUM_OFF) !== 0) return r;
   return udpChecksumZero4(ctx, off, total, flags, l4Off, l4Len, isFrag);
 }
 

@@ -29,7 +29,6 @@ import { Drop, Stat } from "./drop.ts";
 import { drop, emit, nextId } from "./emit.ts";
 import { emitFragments4 } from "./fragment.ts";
 import { sendIcmp6Error } from "./icmp_gen.ts";
-import { V6_TO_V4_TYPE_CODE } from "./icmp_map.ts";
 import { adjustIcmpEcho6To4 } from "./icmp_echo.ts";
 import { from4 } from "./four_to_six.ts";
 import { checkTransportHeader, FLAG_HAIRPIN, FLAG_REASSEMBLED } from "./steps.ts";
@@ -37,6 +36,7 @@ import {
   error6To4,
   extensionHeaders6,
   hopLimitExceeded6,
+  icmpQuery6To4,
   newSource6,
   reassemble6To4,
   refuse6,
@@ -261,12 +261,7 @@ export function checkTransport6(
   isFrag: boolean,
   icmpType: number,
 ): number {
-  if (nh === ipv6.NH_ICMPV6) {
-    if (l4Len < icmp.HEADER_LEN) return -Drop.TRUNCATED_TRANSPORT;
-    const mapped = V6_TO_V4_TYPE_CODE[ctx.view.getUint16(l4Off)]!;
-    if (mapped >= 0) return mapped;
-    return icmpType >= 130 && icmpType <= 143 ? -Drop.ICMP_SINGLE_HOP : -Drop.ICMP_UNTRANSLATABLE;
-  }
+  if (nh === ipv6.NH_ICMPV6) return icmpQuery6To4(ctx.view, l4Off, l4Len, icmpType);
   const r = checkTransportHeader(nh, l4Len, isFrag);
   if (r < 0 || nh !== ipv4.PROTO_UDP || ctx.partial) return r;
   return ctx.view.getUint16(l4Off + udp.CHECKSUM_OFF) === 0 ? -Drop.UDP_ZERO_CHECKSUM6 : 0;

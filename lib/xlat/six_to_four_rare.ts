@@ -23,6 +23,7 @@ import type { XlatContext } from "./context.ts";
 import { Drop, Stat } from "./drop.ts";
 import { drop, emit, nextId } from "./emit.ts";
 import { echoReply6, sendIcmp6Error } from "./icmp_gen.ts";
+import { V6_TO_V4_TYPE_CODE } from "./icmp_map.ts";
 import { icmp6ErrorTo4 } from "./icmp_error_6to4.ts";
 import { reassemble6 } from "./reassembly.ts";
 import { from6, hairpin } from "./six_to_four.ts";
@@ -282,4 +283,21 @@ export function error6To4(
   ctx.counters[Stat.TRANSLATED_6TO4]!++;
   if (ctx.mapper.owns4(dst4)) return hairpin(ctx, r);
   return emit(ctx, r, ipv4.totalLength(ctx.view, r));
+}
+
+/**
+ * An ICMPv6 query's ICMPv4 type and code (RFC 7915 §5.2): Echo Request and Reply translate;
+ * single-hop messages (MLD, ND: types 130–143) and the rest are dropped.
+ *
+ * @param v packet view
+ * @param l4Off offset of the ICMPv6 header
+ * @param l4Len ICMPv6 bytes present
+ * @param icmpType its type
+ * @returns the ICMPv4 `type << 8 | code`, or `-reason`
+ */
+export function icmpQuery6To4(v: DataView, l4Off: number, l4Len: number, icmpType: number): number {
+  if (l4Len < icmp.HEADER_LEN) return -Drop.TRUNCATED_TRANSPORT;
+  const mapped = V6_TO_V4_TYPE_CODE[v.getUint16(l4Off)]!;
+  if (mapped >= 0) return mapped;
+  return icmpType >= 130 && icmpType <= 143 ? -Drop.ICMP_SINGLE_HOP : -Drop.ICMP_UNTRANSLATABLE;
 }
