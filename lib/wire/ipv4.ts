@@ -1,7 +1,7 @@
 /**
  * IPv4 header accessors (RFC 791 §3.1). Functions take the packet's
  * `DataView` and the header offset; they do not validate (see
- * `from4()` in `lib/xlat/translate.ts`, which validates once per packet).
+ * `from4()` in `lib/xlat/four_to_six.ts`, which validates once per packet).
  *
  * ```text
  *  0                   1                   2                   3

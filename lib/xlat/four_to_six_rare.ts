@@ -197,7 +197,7 @@ export function reassemble4To6(
 
 /**
  * An ICMPv4 error (RFC 7915 §4.2–4.3): translated with the packet it quotes
- * (lib/xlat/icmp_error.ts); its outer addresses are already at `TMP_SRC`/`TMP_DST`.
+ * (lib/xlat/icmp_error_4to6.ts); its outer addresses are already at `TMP_SRC`/`TMP_DST`.
  *
  * @param ctx engine context
  * @param off offset of the IPv4 header

@@ -3,7 +3,7 @@
  * (8/0 ↔ 128/129) and the ICMPv6 checksum covers a pseudo-header the ICMPv4 one does not, so
  * the stored checksum is adjusted for both at once (RFC 1624). Used for translated Echo messages
  * (lib/xlat/six_to_four.ts, lib/xlat/four_to_six.ts) and for the Echo an ICMP error quotes
- * (lib/xlat/icmp_error.ts).
+ * (lib/xlat/icmp_error_4to6.ts, lib/xlat/icmp_error_6to4.ts).
  *
  * @module
  */

@@ -255,7 +255,7 @@ export function errorSource6(ctx: XlatContext, srcOff: number): number {
 
 /**
  * An ICMPv6 error (RFC 7915 §5.2–5.3): translated with the packet it quotes
- * (lib/xlat/icmp_error.ts); its IPv4 source from {@link errorSource6}.
+ * (lib/xlat/icmp_error_6to4.ts); its IPv4 source from {@link errorSource6}.
  *
  * @param ctx engine context
  * @param off offset of the IPv6 header
