@@ -5,13 +5,15 @@
  * fragmentation, transport checksums, emit. `from4` keeps the packet's state in its locals and
  * runs the common case inline; the steps it calls take and return numbers (lib/xlat/steps.ts
  * says how they report a refusal), and the rare branches live in lib/xlat/four_to_six_rare.ts.
+ * Validation and emit stay written out in `from4` (docs/ARCHITECTURE.md, "Why not every step is
+ * a function").
  *
  * @module
  */
 
 import { embedIpv4 } from "../addr/rfc6052.ts";
 import { isInvalidSource4, isMulticastOrBroadcast4 } from "../addr/special.ts";
-import { sumBytes, sumIpv4 } from "../wire/checksum.ts";
+import { sumIpv4 } from "../wire/checksum.ts";
 import * as icmp from "../wire/icmp.ts";
 import * as ipv4 from "../wire/ipv4.ts";
 import * as ipv6 from "../wire/ipv6.ts";
@@ -189,6 +191,6 @@ export function translateTransport4(
   if (proto === ipv4.PROTO_ICMP || chk === AMEND_UDP) {
     return rebuildChecksum4To6(ctx, l4Off, l4Len, chk);
   }
-  const newSum = sumBytes(ctx.mem, TMP_SRC, 32, 0);
+  const newSum = ipv6.sumAddresses(ctx.mem, TMP_SRC - ipv6.SOURCE_OFF);
   adjustTransportChecksum(ctx.view, l4Off, proto, sumIpv4(src) + sumIpv4(dst), newSum, ctx.partial);
 }

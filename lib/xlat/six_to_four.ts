@@ -5,7 +5,10 @@
  * packet's state in its locals and runs the common case inline; the steps it calls take and
  * return numbers (lib/xlat/steps.ts says how they report a refusal). The rare branches — an
  * extension-header walk, the RFC 6052 refusals, a new lease and its refusals, Packet Too Big,
- * ICMPv6 errors, reassembly — are functions of their own that V8 need not inline.
+ * ICMPv6 errors, reassembly — are functions of their own that V8 need not inline
+ * (lib/xlat/six_to_four_rare.ts). Validation, the destination's prefix mapping and emit stay
+ * written out in `from6` because as calls they cost more than they name (docs/ARCHITECTURE.md,
+ * "Why not every step is a function").
  *
  * @module
  */
@@ -39,7 +42,7 @@ import {
   icmpQuery6To4,
   newSource6,
   reassemble6To4,
-  refuse6,
+  refuseDestination6,
   toSelf6,
 } from "./six_to_four_rare.ts";
 
@@ -60,14 +63,18 @@ export function from6(
   flags: number,
   id: number,
 ): number {
-  const b = ctx.mem;
-  const v = ctx.view;
-  const s = ctx.settings;
-  const pktLen = validate6(ctx, off, len);
-  if (pktLen < 0) return drop(ctx, -pktLen);
+  const b = ctx.mem, v = ctx.view, s = ctx.settings;
+  // Validate: a whole header and payload, no jumbogram, a unicast source, no multicast.
+  if (len < ipv6.HEADER_LEN) return drop(ctx, Drop.TRUNCATED);
+  let nh = ipv6.nextHeader(v, off);
+  const pktLen = ipv6.HEADER_LEN + ipv6.payloadLength(v, off);
+  if (pktLen === ipv6.HEADER_LEN && nh === ipv6.NH_HOP_BY_HOP) return drop(ctx, Drop.JUMBOGRAM);
+  if (pktLen > len) return drop(ctx, Drop.TRUNCATED);
+  if (isInvalidSource6(b, off + ipv6.SOURCE_OFF)) return drop(ctx, Drop.INVALID_SOURCE);
+  const dstOff = off + ipv6.DESTINATION_OFF;
+  if (isMulticast6(b, dstOff)) return drop(ctx, Drop.MULTICAST_DESTINATION);
   const end = off + pktLen;
   // Extension headers (RFC 7915 §5.1): the common packet has none.
-  let nh = ipv6.nextHeader(v, off);
   let l4Off = off + ipv6.HEADER_LEN;
   let fragOff = -1;
   const ext = nh === ipv6.NH_HOP_BY_HOP || nh === ipv6.NH_DEST_OPTS || nh === ipv6.NH_ROUTING;
@@ -85,19 +92,19 @@ export function from6(
   let icmpType = -1;
   if (nh === ipv6.NH_ICMPV6) icmpType = first && l4Len > 0 ? b[l4Off]! : 255;
   // Packets for the translator itself (a router answers pings: RFC 4443 §4.1, RFC 1812 §4.3.3.6).
-  if (ipv6.addressEqual(b, off + ipv6.DESTINATION_OFF, s.address6, 0)) {
+  if (ipv6.addressEqual(b, dstOff, s.address6, 0)) {
     return toSelf6(ctx, off, l4Off, end, nh === ipv6.NH_ICMPV6 && !isFrag);
   }
   // Destination: static (RFC 7757 EAM) first, then the RFC 6052 prefix (a CLAT has no prefix side).
-  let dst4 = ctx.mapper.staticV4For6(b, off + ipv6.DESTINATION_OFF);
-  if (dst4 === NOT_IPV4) {
-    dst4 = destinationByPrefix6(ctx, off, pktLen, nh);
-    if (dst4 === NOT_IPV4) return drop(ctx, ctx.refusal);
+  let dst4 = ctx.mapper.staticV4For6(b, dstOff);
+  if (dst4 === NOT_IPV4 && !s.clat && matchesPrefix(b, dstOff, s.prefix, s.prefixLen)) {
+    dst4 = extractIpv4(b, dstOff, s.prefixLen);
+    if (dst4 !== NOT_IPV4 && s.refuseNonGlobal && !isGlobal4(dst4, s.address4)) dst4 = NOT_IPV4;
   }
+  if (dst4 === NOT_IPV4) return drop(ctx, refuseDestination6(ctx, off, pktLen, nh));
   if (isMulticastOrBroadcast4(dst4)) return drop(ctx, Drop.MULTICAST_DESTINATION);
   if (dst4 === s.address4) return toSelf6(ctx, off, l4Off, end, nh === ipv6.NH_ICMPV6 && !isFrag);
-  // Hop limit (RFC 7915 §5.1: the translator is a router).
-  const hl = ipv6.hopLimit(v, off);
+  const hl = ipv6.hopLimit(v, off); // RFC 7915 §5.1: the translator is a router
   if (hl <= 1) return hopLimitExceeded6(ctx, off, pktLen, icmpType);
   // Fragmented ICMPv6 cannot have its checksum fixed piecewise (RFC 7915 §1.2).
   if (nh === ipv6.NH_ICMPV6 && isFrag) return reassemble6To4(ctx, off, fragOff, l4Off, l4Len);
@@ -109,20 +116,17 @@ export function from6(
   const idFlags = fragOff >= 0 || flags !== 0
     ? idFlagsOfFragment(v, fragOff, id)
     : (nextId(ctx) << 16) | (seg4 > DF_THRESHOLD_BYTES ? ipv4.FLAG_DF : 0);
-  let fragmentTo = 0;
-  if (seg4 > s.mtu4) {
-    fragmentTo = fragmentTo4(ctx, off, pktLen, idFlags, flags, fragOff, icmpType);
-    if (fragmentTo < 0) return drop(ctx, -fragmentTo);
-  }
+  const fragmentTo = seg4 > s.mtu4
+    ? fragmentTo4(ctx, off, pktLen, idFlags, flags, fragOff, icmpType)
+    : 0;
+  if (fragmentTo < 0) return drop(ctx, -fragmentTo);
   // Transport header checks, before any lease is created for the packet.
   const mapped = first ? checkTransport6(ctx, l4Off, l4Len, nh, isFrag, icmpType) : 0;
   if (mapped < 0) return drop(ctx, -mapped);
   // Source: the host's lease, created on its first translatable packet.
   let src4 = ctx.mapper.v4For6(b, off + ipv6.SOURCE_OFF, ctx.nowSecs, LEASE_REFRESH);
-  if (src4 >= NOT_IPV4) {
-    src4 = newSource6(ctx, off, pktLen, nh, icmpType);
-    if (src4 === NOT_IPV4) return drop(ctx, ctx.refusal);
-  }
+  if (src4 >= NOT_IPV4) src4 = newSource6(ctx, off, pktLen, nh, icmpType);
+  if (src4 === NOT_IPV4) return drop(ctx, ctx.refusal);
   const proto = first
     ? translateTransport6(ctx, off, l4Off, l4Len, nh, mapped, src4, dst4)
     : (nh === ipv6.NH_ICMPV6 ? ipv4.PROTO_ICMP : nh);
@@ -136,58 +140,15 @@ export function from6(
 }
 
 /**
- * Validate: the IPv6 header is whole, the payload present and not a jumbogram, the source a
- * possible unicast source and the destination not multicast (RFC 7915 §5.1, RFC 8200).
+ * Whether an IPv4 destination may be reached under the Well-Known Prefix (RFC 6052 §3.1): a
+ * global address, or the translator's own.
  *
- * @param ctx engine context
- * @param off offset of the IPv6 header
- * @param len bytes available
- * @returns the packet's length (header and payload), or `-reason`
+ * @param dst4 the address
+ * @param address4 `Address4`
+ * @returns whether it passes
  */
-export function validate6(ctx: XlatContext, off: number, len: number): number {
-  const b = ctx.mem;
-  if (len < ipv6.HEADER_LEN) return -Drop.TRUNCATED;
-  const plen = ipv6.payloadLength(ctx.view, off);
-  if (plen === 0 && b[off + ipv6.NEXT_HEADER_OFF] === ipv6.NH_HOP_BY_HOP) return -Drop.JUMBOGRAM;
-  if (ipv6.HEADER_LEN + plen > len) return -Drop.TRUNCATED;
-  if (isInvalidSource6(b, off + ipv6.SOURCE_OFF)) return -Drop.INVALID_SOURCE;
-  if (isMulticast6(b, off + ipv6.DESTINATION_OFF)) return -Drop.MULTICAST_DESTINATION;
-  return ipv6.HEADER_LEN + plen;
-}
-
-/**
- * Map the destination through the RFC 6052 prefix (RFC 7915 §5.1, RFC 6052 §2.2–3.1): refused
- * outside the prefix, with a nonzero u octet, for a non-global address under the Well-Known
- * Prefix, and by a CLAT (whose only destinations are its customers). A refusal sends the policy
- * ICMPv6 error.
- *
- * @param ctx engine context
- * @param off offset of the IPv6 header
- * @param pktLen packet length
- * @param nh upper-layer protocol (no error about an ICMPv6 packet)
- * @returns the IPv4 destination, or `NOT_IPV4` with the reason in `ctx.refusal`
- */
-export function destinationByPrefix6(
-  ctx: XlatContext,
-  off: number,
-  pktLen: number,
-  nh: number,
-): number {
-  const s = ctx.settings;
-  const dstOff = off + ipv6.DESTINATION_OFF;
-  let reason: number = Drop.NOT_CUSTOMER_DESTINATION;
-  if (!s.clat) {
-    if (!matchesPrefix(ctx.mem, dstOff, s.prefix, s.prefixLen)) reason = Drop.NOT_IN_PREFIX;
-    else {
-      const dst4 = extractIpv4(ctx.mem, dstOff, s.prefixLen);
-      if (dst4 === NOT_IPV4) reason = Drop.NONZERO_U_OCTET;
-      else if (s.refuseNonGlobal && !isGlobalIpv4(dst4) && dst4 !== s.address4) {
-        reason = Drop.NON_GLOBAL_WITH_WKP;
-      } else return dst4;
-    }
-  }
-  ctx.refusal = refuse6(ctx, reason, off, pktLen, nh);
-  return NOT_IPV4;
+export function isGlobal4(dst4: number, address4: number): boolean {
+  return isGlobalIpv4(dst4) || dst4 === address4;
 }
 
 /**

@@ -53,6 +53,35 @@ export function refuse6(
   return reason;
 }
 
+/**
+ * Refuses a destination that has no static map and cannot be taken from the prefix (RFC 7915
+ * §5.1, RFC 6052 §2.2–3.1): outside the prefix, with a nonzero u octet, non-global under the
+ * Well-Known Prefix, or any such destination of a CLAT (whose only destinations are its
+ * customers). Sends the policy ICMPv6 error.
+ *
+ * @param ctx engine context
+ * @param off offset of the IPv6 header
+ * @param pktLen packet length
+ * @param nh upper-layer protocol (no error about an ICMPv6 packet)
+ * @returns the {@link Drop} reason
+ */
+export function refuseDestination6(
+  ctx: XlatContext,
+  off: number,
+  pktLen: number,
+  nh: number,
+): number {
+  const s = ctx.settings;
+  const dstOff = off + ipv6.DESTINATION_OFF;
+  let reason: number = Drop.NOT_CUSTOMER_DESTINATION;
+  if (!s.clat) {
+    if (!matchesPrefix(ctx.mem, dstOff, s.prefix, s.prefixLen)) reason = Drop.NOT_IN_PREFIX;
+    else if (extractIpv4(ctx.mem, dstOff, s.prefixLen) === NOT_IPV4) reason = Drop.NONZERO_U_OCTET;
+    else reason = Drop.NON_GLOBAL_WITH_WKP;
+  }
+  return refuse6(ctx, reason, off, pktLen, nh);
+}
+
 /** Whether a Next Header value is an extension header for RFC 7915 §5.1's Fragment rule. */
 function isExtensionHeader(nh: number): boolean {
   return nh === ipv6.NH_HOP_BY_HOP || nh === ipv6.NH_ROUTING || nh === ipv6.NH_FRAGMENT ||

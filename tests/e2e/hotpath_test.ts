@@ -46,8 +46,6 @@ const HOT = [
   "translate",
   "from6",
   "from4",
-  "validate6",
-  "destinationByPrefix6",
   "checkTransport6",
   "translateTransport6",
   "checkTransport4",
