@@ -2,7 +2,8 @@
  * The CLAT's address mapper (RFC 6877 §6.3): stateless, both ways, behind the same
  * {@link LeaseLookup} interface the NAT64 engine reads its lease table through.
  *
- * The engine calls the mapper at fixed positions (lib/xlat/translate.ts): the *static* side
+ * The engine calls the mapper at fixed positions (lib/xlat/six_to_four.ts, four_to_six.ts and their
+ * rare steps): the *static* side
  * for the IPv6 packet's destination and the IPv4 packet's source — in a NAT64 its static maps,
  * here the customers — and the *lease* side for the other two — in a NAT64 its leases, here
  * the rest of the IPv4 world, embedded in the PLAT prefix (`Clat.Via`, RFC 6052, every length).

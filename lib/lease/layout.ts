@@ -12,7 +12,7 @@
  * used     Int32 x n/32 bitmap of non-free slots: lowest free slot in O(1)-ish
  * hash     Int32 x 2^k  ./hash.ts from IPv6 to slot, load factor <= 1/2
  * events   Int32 x 8r   the event ring (./event_ring.ts names the 8 cells of a record)
- * prefixes Int32 x 5p   per-prefix lease counts of MaxLeasesPerPrefix (./limits.ts), or none
+ * prefixes Int32 x 4p+2 per-prefix lease counts of MaxLeasesPerPrefix (./limits.ts), or none
  * bucket   Int32 x 2    token bucket of MaxNewLeasesPerSecond
  * ```
  *

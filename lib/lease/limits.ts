@@ -15,7 +15,8 @@
  */
 
 import type { Ipv6Prefix } from "../addr/ipv6.ts";
-import { ceilPow2, hashWords, readWord, wordMask } from "./words.ts";
+import { WordHash } from "./hash.ts";
+import { ceilPow2, readWord, wordMask } from "./words.ts";
 
 /** The abuse limits of a lease table. */
 export interface LeaseLimitOptions {
@@ -46,26 +47,25 @@ export const LIMIT_PREFIX = 3;
 /** `check` result: no token left in this second. */
 export const LIMIT_RATE = 4;
 
-/** Int32 cells of one per-prefix entry: the masked prefix (4 words) and its lease count. */
-const P_CELLS = 5;
 /** Int32 cells of the token bucket: tokens left, the second they were counted in. */
 export const BUCKET_CELLS = 2;
 const B_TOKENS = 0;
 const B_SECS = 1;
-/** A free per-prefix entry has count 0 (entries are removed when their count drops to 0). */
-const P_COUNT = 4;
 
 /**
  * Int32 cells the per-prefix counts need in the table's buffer for a pool of `slots`
- * addresses (0 when `maxLeasesPerPrefix` is off): an open-addressing hash with room for a
- * prefix per lease at load factor ≤ 1/2.
+ * addresses (0 when `maxLeasesPerPrefix` is off). With `H` hash cells (a power of two, at least
+ * twice the pool) and `E = H / 2` entries, room for a prefix per lease at load factor ≤ 1/2:
+ * the cells of lib/lease/hash.ts's {@link WordHash} (`H`), the entries' masked prefixes (`4E`
+ * words), their lease counts (`E`), a stack of free entry numbers (`E`), then the number of
+ * entries ever used and the stack's depth.
  * @param opts the limits
  * @param slots pool addresses
  * @returns Int32 cells
  */
 export function prefixCells(opts: LeaseLimitOptions, slots: number): number {
   if (opts.maxLeasesPerPrefix <= 0) return 0;
-  return P_CELLS * ceilPow2(Math.max(16, 2 * slots));
+  return 4 * ceilPow2(Math.max(16, 2 * slots)) + 2;
 }
 
 /**
@@ -103,13 +103,20 @@ export class LeaseLimits {
   readonly #m2: number;
   readonly #m3: number;
   readonly #rate: number;
-  readonly #prefixes: Int32Array;
   readonly #bucket: Int32Array;
+  /** Masked prefix → entry (lib/lease/hash.ts); null when `maxLeasesPerPrefix` is off. */
+  readonly #hash: WordHash | null = null;
+  readonly #keys: Uint32Array = new Uint32Array(0);
+  readonly #counts: Int32Array = new Int32Array(0);
+  readonly #free: Int32Array = new Int32Array(0);
+  /** Cell 0: entries ever used; cell 1: depth of the free stack. */
+  readonly #tops: Int32Array = new Int32Array(2);
 
   /**
    * Views the limits' state.
    * @param opts the limits (checked by {@link checkLimitOptions})
-   * @param prefixes the {@link prefixCells} cells for the per-prefix counts (zeroed when new)
+   * @param prefixes the {@link prefixCells} cells for the per-prefix counts (set up by
+   *   {@link clear} when new)
    * @param bucket the {@link BUCKET_CELLS} cells of the token bucket
    */
   constructor(opts: LeaseLimitOptions, prefixes: Int32Array, bucket: Int32Array) {
@@ -134,8 +141,25 @@ export class LeaseLimits {
     this.#m2 = wordMask(len, 2) | 0;
     this.#m3 = wordMask(len, 3) | 0;
     this.#rate = opts.maxNewLeasesPerSecond;
-    this.#prefixes = prefixes;
     this.#bucket = bucket;
+    if (this.#max > 0) {
+      const h = (prefixes.length - 2) / 4;
+      const e = h / 2;
+      const cells = prefixes.subarray(0, h);
+      this.#keys = new Uint32Array(prefixes.buffer, prefixes.byteOffset + 4 * h, 4 * e);
+      this.#counts = prefixes.subarray(3 * h, 3 * h + e);
+      this.#free = prefixes.subarray(3 * h + e, 4 * h);
+      this.#tops = prefixes.subarray(4 * h, 4 * h + 2);
+      this.#hash = new WordHash(cells, this.#keys, null, false);
+    }
+  }
+
+  /** Sets up the per-prefix counts of a new table: no prefix counted (before anyone reads). */
+  clear(): void {
+    if (this.#hash === null) return;
+    this.#hash.clear();
+    this.#counts.fill(0);
+    this.#tops.fill(0);
   }
 
   /**
@@ -211,9 +235,8 @@ export class LeaseLimits {
    * @returns the count
    */
   leasesInPrefix(w0: number, w1: number, w2: number, w3: number): number {
-    if (this.#max <= 0) return 0;
-    const i = this.#find(w0 & this.#m0, w1 & this.#m1, w2 & this.#m2, w3 & this.#m3);
-    return i < 0 ? 0 : this.#prefixes[i + P_COUNT]!;
+    const e = this.#find(w0, w1, w2, w3);
+    return e < 0 ? 0 : this.#counts[e]!;
   }
 
   /**
@@ -224,68 +247,58 @@ export class LeaseLimits {
    * @param w3 fourth word
    */
   leaseAdded(w0: number, w1: number, w2: number, w3: number): void {
-    if (this.#max <= 0) return;
-    const p0 = w0 & this.#m0, p1 = w1 & this.#m1, p2 = w2 & this.#m2, p3 = w3 & this.#m3;
-    const t = this.#prefixes;
-    const mask = t.length / P_CELLS - 1;
-    for (let s = hashWords(p0, p1, p2, p3, 0x5eed) & mask;; s = (s + 1) & mask) {
-      const i = s * P_CELLS;
-      if (t[i + P_COUNT] === 0) {
-        t[i] = p0;
-        t[i + 1] = p1;
-        t[i + 2] = p2;
-        t[i + 3] = p3;
-        t[i + P_COUNT] = 1;
-        return;
-      }
-      if (t[i] === p0 && t[i + 1] === p1 && t[i + 2] === p2 && t[i + 3] === p3) {
-        t[i + P_COUNT] = t[i + P_COUNT]! + 1;
-        return;
-      }
+    const hash = this.#hash;
+    if (hash === null) return;
+    let e = this.#find(w0, w1, w2, w3);
+    if (e >= 0) {
+      this.#counts[e] = this.#counts[e]! + 1;
+      return;
     }
+    // A new prefix: a freed entry, else one never used (there is one entry per pool address).
+    const tops = this.#tops;
+    if (tops[1]! > 0) e = this.#free[--tops[1]!]!;
+    else if (tops[0]! < this.#counts.length) e = tops[0]!++;
+    else return;
+    const k = this.#keys;
+    k[4 * e] = w0 & this.#m0;
+    k[4 * e + 1] = w1 & this.#m1;
+    k[4 * e + 2] = w2 & this.#m2;
+    k[4 * e + 3] = w3 & this.#m3;
+    this.#counts[e] = 1;
+    hash.insert(e);
   }
 
   /**
    * Uncounts a lease the table freed (expired, dropped, replaced; lock held). An entry whose
-   * count reaches 0 is removed by backward-shift deletion, so the hash never fills up with
-   * prefixes that hold nothing.
+   * count reaches 0 leaves the hash (its backward-shift deletion leaves no tombstones) and its
+   * entry number goes back on the free stack.
    * @param w0 first word of the IPv6 host
    * @param w1 second word
    * @param w2 third word
    * @param w3 fourth word
    */
   leaseRemoved(w0: number, w1: number, w2: number, w3: number): void {
-    if (this.#max <= 0) return;
-    const i = this.#find(w0 & this.#m0, w1 & this.#m1, w2 & this.#m2, w3 & this.#m3);
-    if (i < 0) return;
-    const t = this.#prefixes;
-    if (t[i + P_COUNT]! > 1) {
-      t[i + P_COUNT] = t[i + P_COUNT]! - 1;
-      return;
-    }
-    const mask = t.length / P_CELLS - 1;
-    let hole = i / P_CELLS;
-    for (let j = (hole + 1) & mask;; j = (j + 1) & mask) {
-      const e = j * P_CELLS;
-      if (t[e + P_COUNT] === 0) break;
-      const home = hashWords(t[e]!, t[e + 1]!, t[e + 2]!, t[e + 3]!, 0x5eed) & mask;
-      const stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
-      if (!stays) {
-        t.copyWithin(hole * P_CELLS, e, e + P_CELLS);
-        hole = j;
-      }
-    }
-    t[hole * P_CELLS + P_COUNT] = 0;
+    const e = this.#find(w0, w1, w2, w3);
+    if (e < 0) return;
+    const n = this.#counts[e]! - 1;
+    this.#counts[e] = n;
+    if (n > 0) return;
+    this.#hash!.remove(e);
+    const tops = this.#tops;
+    this.#free[tops[1]!] = e;
+    tops[1] = tops[1]! + 1;
   }
 
-  /** Cell index of the entry of a masked prefix, or -1. */
-  #find(p0: number, p1: number, p2: number, p3: number): number {
-    const t = this.#prefixes;
-    const mask = t.length / P_CELLS - 1;
-    for (let s = hashWords(p0, p1, p2, p3, 0x5eed) & mask;; s = (s + 1) & mask) {
-      const i = s * P_CELLS;
-      if (t[i + P_COUNT] === 0) return -1;
-      if (t[i] === p0 && t[i + 1] === p1 && t[i + 2] === p2 && t[i + 3] === p3) return i;
-    }
+  /** Entry of a source's masked prefix, or -1 (also when the limit is off). */
+  #find(w0: number, w1: number, w2: number, w3: number): number {
+    const hash = this.#hash;
+    if (hash === null) return -1;
+    // The hash compares uint32 key words.
+    return hash.find(
+      (w0 & this.#m0) >>> 0,
+      (w1 & this.#m1) >>> 0,
+      (w2 & this.#m2) >>> 0,
+      (w3 & this.#m3) >>> 0,
+    );
   }
 }

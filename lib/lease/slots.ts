@@ -114,6 +114,7 @@ export class LeaseSlots {
     const used = this.#used;
     h[H_EV_WAIT_MS] = eventWaitMs;
     this.hash.clear();
+    this.limits.clear();
     // Bits past the last slot are permanently "used".
     const tail = lay.slots & 31;
     if (tail !== 0) used[lay.words - 1] = ~((1 << tail) - 1);

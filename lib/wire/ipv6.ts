@@ -23,8 +23,6 @@
  * @module
  */
 
-import { sumBytes } from "./checksum.ts";
-
 /** Length of the fixed IPv6 header. */
 export const HEADER_LEN = 40;
 /** The IPv6 minimum link MTU (RFC 8200 §5). */
@@ -216,7 +214,13 @@ export function fragmentId(v: DataView, off: number): number {
  * @returns unfolded sum of the 32 address bytes
  */
 export function sumAddresses(b: Uint8Array, off: number): number {
-  return sumBytes(b, off + SOURCE_OFF, 32, 0);
+  // Its own short loop rather than sumBytes(): 16 words stay far below 2^31, and the smaller
+  // bytecode leaves the per-packet translators more of V8's inlining budget.
+  let sum = 0;
+  for (let i = off + SOURCE_OFF; i < off + DESTINATION_OFF + 16; i += 2) {
+    sum += (b[i]! << 8) | b[i + 1]!;
+  }
+  return sum;
 }
 
 /**

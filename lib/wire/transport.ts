@@ -2,9 +2,8 @@
  * The one pseudo-header fix-up of a TCP or UDP checksum (RFC 7915 §4.5, §5.5;
  * RFC 1624): a translation replaces the pseudo-header's addresses and keeps its
  * length and protocol, so the stored checksum is adjusted for the address words
- * alone. Used for the packets ICMP errors quote (`lib/xlat/icmp_error.ts`);
- * `from4()`/`from6()` in `lib/xlat/translate.ts` still write their own copies
- * of the same arithmetic, inlined (see docs/ARCHITECTURE.md).
+ * alone. Used by both directions of the translation and by the packets ICMP
+ * errors quote (see docs/ARCHITECTURE.md, "Checksums").
  *
  * @module
  */
@@ -40,14 +39,11 @@ export function adjustTransportChecksum(
   newSum: number,
   partial: boolean,
 ): void {
-  if (proto === PROTO_TCP) {
-    const at = l4Off + tcp.CHECKSUM_OFF;
-    const cs = v.getUint16(at);
-    v.setUint16(at, partial ? adjustPartial(cs, oldSum, newSum) : adjust(cs, oldSum, newSum));
-  } else if (proto === PROTO_UDP) {
-    const at = l4Off + udp.CHECKSUM_OFF;
-    const cs = v.getUint16(at);
-    if (partial) v.setUint16(at, adjustPartial(cs, oldSum, newSum));
-    else if (cs !== 0) v.setUint16(at, adjust(cs, oldSum, newSum) || 0xffff);
-  }
+  // Written to stay small in bytecode, so V8 inlines it into the per-packet translators.
+  const isUdp = proto === PROTO_UDP;
+  if (!isUdp && proto !== PROTO_TCP) return;
+  const at = l4Off + (isUdp ? udp.CHECKSUM_OFF : tcp.CHECKSUM_OFF);
+  const cs = v.getUint16(at);
+  if (partial) v.setUint16(at, adjustPartial(cs, oldSum, newSum));
+  else if (cs !== 0 || !isUdp) v.setUint16(at, adjust(cs, oldSum, newSum) || (isUdp ? 0xffff : 0));
 }

@@ -206,6 +206,13 @@ export class XlatContext {
    * other packet, so size rules (DF, MTU) apply to the segments the kernel will send.
    */
   gsoExtra = 0;
+  /**
+   * The {@link Drop} reason of the last step that refused a packet while returning an address
+   * (`NOT_IPV4`) instead of a negative reason (lib/xlat/steps.ts); written on drop paths only.
+   */
+  refusal: number = 0;
+  /** Offset of the Fragment header `walkExtensions6` found, else -1 (lib/xlat/six_to_four.ts). */
+  fragmentHeaderAt: number = -1;
   /** TUN offload: segments of the super-packet kept in the scratch area (lib/xlat/gso.ts). */
   gsoSegments = 0;
   /** TUN offload: bytes of headers of that super-packet (up to the transport payload). */

@@ -17,7 +17,7 @@ import {
   MAP_RATE_LIMIT,
   MAP_SOURCE_NOT_ALLOWED,
 } from "../../lib/lease/table.ts";
-import { NO_LEASE_LIMITS } from "../../lib/lease/limits.ts";
+import { LeaseLimits, NO_LEASE_LIMITS, prefixCells } from "../../lib/lease/limits.ts";
 import { Prng } from "../_util/prng.ts";
 import { ip6, options, to4 } from "./helpers.ts";
 
@@ -210,4 +210,35 @@ Deno.test("LeaseTable.create() refuses limit options out of range", () => {
     () => LeaseTable.create(withLimits({ maxNewLeasesPerSecond: 1.5 })),
     /maxNewLeasesPerSecond/,
   );
+});
+
+Deno.test("LeaseLimits: per-prefix counts match a model through random adds and removes in a crowded table", () => {
+  // A 16-address pool: 32 hash cells and 16 entries, reused through the free stack.
+  const opts: LeaseLimitOptions = { ...NO_LEASE_LIMITS, maxLeasesPerPrefix: 100 };
+  const limits = new LeaseLimits(opts, new Int32Array(prefixCells(opts, 16)), new Int32Array(2));
+  limits.clear();
+  const rng = new Prng(7);
+  const model = new Map<number, number>();
+  // Prefixes differ in words 0 and 1 (above /64) and share a host part the /64 mask removes.
+  const words = (p: number) => [0x20010db8 ^ (p >>> 3), (p * 0x9e3779b1) >>> 0, 0x1234, p];
+  let removedToZero = 0;
+  for (let step = 0; step < 20_000; step++) {
+    const p = rng.below(24);
+    const [w0, w1, w2, w3] = words(p);
+    const n = model.get(p) ?? 0;
+    const held = [...model.values()].reduce((a, b) => a + b, 0);
+    if (n > 0 && (rng.below(2) === 0 || held >= 16)) {
+      limits.leaseRemoved(w0!, w1!, w2!, w3!);
+      if (n === 1) removedToZero++;
+      if (n === 1) model.delete(p);
+      else model.set(p, n - 1);
+    } else if (held < 16) {
+      limits.leaseAdded(w0!, w1!, w2!, w3!);
+      model.set(p, n + 1);
+    }
+    const [c0, c1, c2, c3] = words(rng.below(24));
+    const q = [...model.keys()].find((k) => words(k)[0] === c0 && words(k)[1] === c1);
+    assert.equal(limits.leasesInPrefix(c0!, c1!, c2!, c3!), q === undefined ? 0 : model.get(q));
+  }
+  assert.ok(removedToZero > 1000, `entries freed and reused: ${removedToZero}`);
 });
