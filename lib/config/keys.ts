@@ -286,6 +286,36 @@ function sameListen(a: MetricsListen | null, b: MetricsListen | null): boolean {
   return a?.hostname === b?.hostname && a?.port === b?.port;
 }
 
+/** `Queues`, in `[Interface]` and `[Clat]` alike (their 1.x alias differs only in its order). */
+const QUEUES: Spec<number | null> = {
+  type: integer(1, MAX_QUEUES),
+  default: constant(() => null),
+  defaultDoc: `one per CPU, at most ${DEFAULT_MAX_QUEUES}`,
+  // Left out, a comment: the default depends on the machine (and the text parses back).
+  line: queuesLine,
+  // The queues are the device's fds and their Workers, opened once.
+  restartOnly: true,
+};
+
+/** The 1.x alias of `Queues` in both programs, but for its position. */
+const QUEUES_V1: Omit<Protomask1Alias, "order"> = {
+  json: "queues",
+  nullIsUnset: true,
+  flag: "--num-queues",
+  option: "numQueues",
+  unit: "queues",
+};
+
+/** `Offload`, in `[Interface]` and `[Clat]` alike. */
+const OFFLOAD: Spec<boolean | null> = {
+  type: BOOLEAN,
+  default: constant(() => null),
+  defaultDoc: "on where the kernel supports it",
+  line: offloadLine,
+  // A flag of the device's fds (IFF_VNET_HDR), set when they are opened.
+  restartOnly: true,
+};
+
 /** Every configuration key, by section in {@link SECTIONS} order, keys in `check-config` order. */
 export const KEYS: readonly KeySpec[] = [
   clatKey("interface", "Name", "name", {
@@ -298,28 +328,8 @@ export const KEYS: readonly KeySpec[] = [
     type: integer(IPV6_MIN_MTU, MAX_MTU),
     default: constant(() => DEFAULT_MTU),
   }),
-  clatKey("interface", "Queues", "queues", {
-    type: integer(1, MAX_QUEUES),
-    default: constant(() => null),
-    defaultDoc: `one per CPU, at most ${DEFAULT_MAX_QUEUES}`,
-    line: queuesLine,
-    restartOnly: true,
-    v1: {
-      order: 6,
-      json: "queues",
-      nullIsUnset: true,
-      flag: "--num-queues",
-      option: "numQueues",
-      unit: "queues",
-    },
-  }),
-  clatKey("interface", "Offload", "offload", {
-    type: BOOLEAN,
-    default: constant(() => null),
-    defaultDoc: "on where the kernel supports it",
-    line: offloadLine,
-    restartOnly: true,
-  }),
+  clatKey("interface", "Queues", "queues", { ...QUEUES, v1: { ...QUEUES_V1, order: 6 } }),
+  clatKey("interface", "Offload", "offload", OFFLOAD),
   clatKey("clat", "CustomerPool", "customerPool", {
     type: POOL_PREFIXES,
     default: constant(() => DEFAULT_CUSTOMER_POOL.map((p) => parseIpv4Prefix(p)!)),
@@ -412,31 +422,8 @@ export const KEYS: readonly KeySpec[] = [
     },
     defaultDoc: "`Address4` embedded in `Prefix` (`64:ff9b::c000:8`)",
   }),
-  key("interface", "Queues", "queues", {
-    type: integer(1, MAX_QUEUES),
-    default: constant(() => null),
-    defaultDoc: `one per CPU, at most ${DEFAULT_MAX_QUEUES}`,
-    // Left out, a comment: the default depends on the machine (and the text parses back).
-    line: queuesLine,
-    // The queues are the device's fds and their Workers, opened once.
-    restartOnly: true,
-    v1: {
-      order: 5,
-      json: "queues",
-      nullIsUnset: true,
-      flag: "--num-queues",
-      option: "numQueues",
-      unit: "queues",
-    },
-  }),
-  key("interface", "Offload", "offload", {
-    type: BOOLEAN,
-    default: constant(() => null),
-    defaultDoc: "on where the kernel supports it",
-    line: offloadLine,
-    // A flag of the device's fds (IFF_VNET_HDR), set when they are opened.
-    restartOnly: true,
-  }),
+  key("interface", "Queues", "queues", { ...QUEUES, v1: { ...QUEUES_V1, order: 5 } }),
+  key("interface", "Offload", "offload", OFFLOAD),
   key("rules", "MapStatic", "mapStatic", {
     type: STATIC_MAPS,
     default: constant(() => []),

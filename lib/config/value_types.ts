@@ -109,21 +109,28 @@ export const SOURCE_IPV6: ValueType<Uint8Array> = {
   toml: (a) => tomlString(formatIpv6(a)),
 };
 
+/** A list of IPv4 prefixes whose items are checked together by `check`; valid ones kept. */
+function ipv4PrefixList(
+  check: (c: Checker, items: [number, Ipv4Prefix][], path: string) => void,
+): ValueType<Ipv4Prefix[]> {
+  return {
+    name: "IPv4 prefixes",
+    shape: "list",
+    read: (c) => {
+      const read = c.indexed(c.ipv4Prefix);
+      return (v, path) => {
+        const items = read(v, path);
+        if (items === undefined) return undefined;
+        check(c, items, path);
+        return items.map(([, p]) => p);
+      };
+    },
+    toml: (ps) => list(ps.map(formatIpv4Prefix)),
+  };
+}
+
 /** IPv4 prefixes that must not overlap (the pool); the valid ones are kept. */
-export const POOL_PREFIXES: ValueType<Ipv4Prefix[]> = {
-  name: "IPv4 prefixes",
-  shape: "list",
-  read: (c) => {
-    const read = c.indexed(c.ipv4Prefix);
-    return (v, path) => {
-      const items = read(v, path);
-      if (items === undefined) return undefined;
-      checkPool(c, items, path);
-      return items.map(([, p]) => p);
-    };
-  },
-  toml: (pool) => list(pool.map(formatIpv4Prefix)),
-};
+export const POOL_PREFIXES: ValueType<Ipv4Prefix[]> = ipv4PrefixList(checkPool);
 
 /** Static maps `{ v4, v6 }`, none repeated or overlapping; the valid ones are kept. */
 export const STATIC_MAPS: ValueType<StaticMap[]> = {
@@ -196,20 +203,7 @@ export const SOURCE6: ValueType<Ipv6Prefix | null> = {
 };
 
 /** IPv4 prefixes to route, none repeated (`Clat.Routes4`); the valid ones are kept. */
-export const ROUTES4: ValueType<Ipv4Prefix[]> = {
-  name: "IPv4 prefixes",
-  shape: "list",
-  read: (c) => {
-    const read = c.indexed(c.ipv4Prefix);
-    return (v, path) => {
-      const items = read(v, path);
-      if (items === undefined) return undefined;
-      checkNoDuplicates(c, items, path);
-      return items.map(([, p]) => p);
-    };
-  },
-  toml: (ps) => list(ps.map(formatIpv4Prefix)),
-};
+export const ROUTES4: ValueType<Ipv4Prefix[]> = ipv4PrefixList(checkNoDuplicates);
 
 /** An IPv4 address that may be a source, or "" (null) for none (`Clat.HostAddress`). */
 export const HOST_ADDRESS: ValueType<number | null> = {
