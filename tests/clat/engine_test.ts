@@ -14,7 +14,18 @@ import type { XlatContext } from "../../lib/xlat/context.ts";
 import { Drop, Stat } from "../../lib/xlat/drop.ts";
 import { emittedPackets, translatePacket } from "../../lib/xlat/translate.ts";
 import { hex, ipv4HeaderChecksumValid, l4ChecksumValid } from "../_util/packets.ts";
-import { engineFor, fixChecksums, u32 } from "../xlat/_build.ts";
+import {
+  engineFor,
+  fixChecksums,
+  fragment6,
+  patch,
+  put16,
+  reassemble4,
+  reassemble6,
+  u16,
+  u32,
+  withData,
+} from "../xlat/_build.ts";
 import { clatConfig, clatEngine } from "./_clat.ts";
 
 /** UDP from the customer 192.0.0.1 to 198.51.100.7 (port 5000 > 53). */
@@ -196,4 +207,101 @@ Deno.test("clat mapper: with the Well-Known Prefix a non-global world address is
   assert.equal(m.v4For6(parseIpv6("64:ff9b::a00:1")!, 0, 0, 0), NOT_IPV4);
   assert.equal(m.v4For6(out, 0, 0, 0), 0x08080808);
   assert.equal(m.owns4(0xc0000001 | 0), false);
+});
+
+// ---- the rest of RFC 7915 in CLAT mode: hop limits, path MTU, fragments ----------------------
+
+/** UDP from the customer with `dataBytes` of data; `df` sets Don't Fragment. */
+function bigUdp4(dataBytes: number, df: boolean): Uint8Array {
+  const pkt = withData(UDP4, { dataBytes, byteAt: (k) => (k * 13) & 0xff });
+  if (!df) {
+    pkt[6] = 0;
+    return fixChecksums(pkt);
+  }
+  return pkt;
+}
+
+Deno.test("clat engine: a customer packet with TTL 1 is answered with Time Exceeded from Address4", () => {
+  const clat = clatEngine();
+  const pkt = fixChecksums(patch(UDP4, 8, 1));
+  assert.equal(translatePacket(clat, pkt), 1);
+  assert.equal(clat.counters[Drop.HOP_LIMIT_EXCEEDED], 1);
+  const err = emittedPackets(clat)[0]!;
+  assert.deepEqual([err[20], err[21]], [11, 0]);
+  assert.equal(u32(err, 12), 0xc0000002);
+  assert.equal(u32(err, 16), 0xc0000001);
+  assert.equal(ipv4HeaderChecksumValid(err) && l4ChecksumValid(err), true);
+});
+
+Deno.test("clat engine: DF set and too big for MTU6 — Fragmentation Needed with the IPv4 MTU (MTU6 − 20)", () => {
+  const clat = clatEngine();
+  const pkt = bigUdp4(1500 - 28, true);
+  assert.equal(translatePacket(clat, pkt), 1);
+  assert.equal(clat.counters[Drop.PACKET_TOO_BIG], 1);
+  const err = emittedPackets(clat)[0]!;
+  assert.deepEqual([err[20], err[21]], [3, 4]);
+  assert.equal(u16(err, 26), 1480, "next-hop MTU: 1500-byte IPv6 link, 20 bytes of growth");
+  assert.equal(ipv4HeaderChecksumValid(err) && l4ChecksumValid(err), true);
+});
+
+Deno.test("clat engine: DF clear — fragments of at most 1280 bytes (lowest-ipv6-mtu) that reassemble to a valid datagram", () => {
+  const clat = clatEngine();
+  const pkt = bigUdp4(1500 - 28, false);
+  const n = translatePacket(clat, pkt);
+  assert.ok(n >= 2, `fragments: ${n}`);
+  const frags = emittedPackets(clat);
+  for (const f of frags) {
+    assert.ok(f.length <= 1280, `${f.length} bytes`);
+    assert.equal(f[6], 44, "Fragment header");
+  }
+  const whole = reassemble6(frags);
+  assert.equal(src6(whole), CUSTOMER6);
+  assert.equal(l4ChecksumValid(whole), true);
+  assert.equal(u16(whole, 4), 1480);
+});
+
+Deno.test("clat engine: Packet Too Big from an IPv6 router reaches the customer as Fragmentation Needed 1260", () => {
+  const clat = clatEngine();
+  const out6 = one(clat, bigUdp4(1400, true));
+  // deno-fmt-ignore
+  const head = hex(`
+    60000000 00003a40
+    20010db8 ffff0000 00000000 00000001
+    20010db8 00014646 00000000 c0000001
+    02000000 00000500`); // Packet Too Big, MTU 1280
+  const quote = out6.subarray(0, 1280 - 48);
+  const ptb = new Uint8Array(head.length + quote.length);
+  ptb.set(head);
+  ptb.set(quote, head.length);
+  put16(ptb, 4, 8 + quote.length);
+  const err4 = one(clat, fixChecksums(ptb));
+  assert.deepEqual([err4[20], err4[21]], [3, 4]);
+  assert.equal(u16(err4, 26), 1260, "1280 − 20 (RFC 7915 §5.2)");
+  assert.equal(u32(err4, 16), 0xc0000001);
+  assert.equal(u32(err4, 28 + 12), 0xc0000001, "quoting the customer's own datagram");
+  assert.equal(ipv4HeaderChecksumValid(err4), true);
+});
+
+Deno.test("clat engine: IPv6 fragments from the world reach the customer as IPv4 fragments with the same identification", () => {
+  const clat = clatEngine();
+  // deno-fmt-ignore
+  const head6 = hex(`
+    60000000 00001140
+    0064ff9b 00000000 00000000 c6336407
+    20010db8 00014646 00000000 c0000001
+    00351388 00000000`);
+  const whole6 = withData(head6, { dataBytes: 2000, byteAt: (k) => k & 0xff });
+  const frags4: Uint8Array[] = [];
+  for (const f of fragment6(whole6, [1232], 0x12345678)) {
+    const r = translatePacket(clat, f);
+    assert.equal(r, 1);
+    frags4.push(emittedPackets(clat)[0]!);
+  }
+  for (const f of frags4) {
+    assert.equal(u16(f, 4), 0x5678, "Identification: the low 16 bits (RFC 7915 §5.1.1)");
+    assert.equal(ipv4HeaderChecksumValid(f), true);
+  }
+  const whole4 = reassemble4(frags4);
+  assert.equal(u32(whole4, 16), 0xc0000001);
+  assert.equal(l4ChecksumValid(whole4), true);
 });
