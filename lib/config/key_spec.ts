@@ -90,7 +90,7 @@ export interface Protomask1Alias {
   nullIsUnset?: true;
   /** Its 1.x command-line flag, e.g. `--reservation-timeout`. */
   flag?: string;
-  /** The flag's field in `ConfigOverrides` (lib/cli/args.ts), e.g. `reservationTimeout`. */
+  /** The flag's field in `ConfigOverrides` (lib/cli/flags.ts), e.g. `reservationTimeout`. */
   option?: string;
   /** An integer flag: what its whole number counts ("seconds"), for the message. */
   unit?: string;
