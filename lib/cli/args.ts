@@ -11,12 +11,33 @@
  * `protomask clat [OPTIONS] <CONFIG>` runs the CLAT (the customer side of 464XLAT, RFC 6877)
  * and `protomask clat check-config <FILE>` checks its configuration; they take
  * protomask-clat 1.x's flags (`-c/--config`, `-i/--interface`, `--customer-prefix`, `--via`,
- * `--prometheus`, `--num-queues`, as in its `src/args/protomask_clat.rs`).
+ * `--prometheus`, `--num-queues`, as in its `src/args/protomask_clat.rs`): their parsing is in
+ * ./clat_args.ts, what both command lines share (options, 1.x flags) in ./flags.ts.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
+import {
+  CLAT_ONLY_FLAGS,
+  CLAT_USAGE,
+  type ClatCheckConfigCommand,
+  type ClatCommand,
+  parseClat,
+} from "./clat_args.ts";
+import {
+  configFile,
+  type ConfigOverrides,
+  OPTIONS,
+  OVERRIDE_FLAGS,
+  readOverrides,
+  type UsageError,
+  usageError,
+  type Values,
+} from "./flags.ts";
+
+export { CLAT_USAGE, type ClatCheckConfigCommand, type ClatCommand } from "./clat_args.ts";
+export { type ConfigOverrides, NO_OVERRIDES, type UsageError } from "./flags.ts";
 
 /** The program name used in the usage text and messages. */
 export const PROGRAM_NAME = "protomask";
@@ -98,53 +119,6 @@ capture; 1 when the daemon cannot set up the TUN device, its routes or its
 lease file (Rules.StateFile), or fails while running.
 `;
 
-/** The help text of `protomask clat` (`protomask clat --help`), ending in a newline. */
-export const CLAT_USAGE =
-  `protomask clat, the customer side of 464XLAT (RFC 6877): IPv4 through a NAT64
-
-Usage:
-  protomask clat [OPTIONS] <CONFIG>
-  protomask clat [OPTIONS] [<CONFIG>] [1.x OPTIONS]
-  protomask clat [OPTIONS] check-config <FILE> [1.x OPTIONS]
-
-protomask clat runs the CLAT: it creates the TUN device, assigns it
-Clat.HostAddress, routes Clat.Routes4 (every IPv4 destination by default) into
-it and translates statelessly: an IPv4 packet from a customer
-(Clat.CustomerPool) leaves as IPv6 toward the PLAT prefix (Clat.Via, or
-discovered with "auto"), from the customer's IPv6 address (Clat.Source6).
-CONFIG is a TOML file with the sections [Clat], [Translation] and [Metrics], or
-a protomask-clat 1.x JSON file (a name ending in .json, or text starting with
-'{'). A CONFIG named check-config needs a path: ./check-config.
-
-Commands:
-  check-config      Validate a CLAT configuration file and print the effective
-                    configuration (every default filled in, 1.x options
-                    applied) to stdout.
-
-Options:
-  -v, --verbose     Log debug messages to stderr
-  -h, --help        Print this help and exit
-  -V, --version     Print the version and exit
-
-protomask-clat 1.x options (each wins over the file):
-  -c, --config <FILE>           The configuration file, same as <CONFIG>
-  -i, --interface <NAME>        TUN name or template with %d (Clat.Name)
-      --customer-prefix <PREFIX>
-                                A customer IPv4 prefix; repeat for more;
-                                replaces Clat.CustomerPool
-      --via <PREFIX>            The PLAT's RFC 6052 prefix, or auto (Clat.Via)
-      --num-queues <N>          TUN queues, one packet thread each
-                                (Clat.Queues)
-      --prometheus <ADDR>       Prometheus /metrics endpoint, e.g.
-                                127.0.0.1:9060 (Metrics.Listen)
-
-Signals: as the translator's (protomask --help); SIGHUP reloads CONFIG.
-
-Exit status: 0 on success, and after SIGTERM/SIGINT; 2 on a usage error, a file
-that cannot be read or an invalid configuration; 1 when the CLAT cannot set up
-its TUN device or routes, or fails while running.
-`;
-
 /** `--help`: print {@link USAGE} (or {@link CLAT_USAGE}) to stdout. */
 export interface HelpCommand {
   /** Discriminant. */
@@ -173,42 +147,6 @@ export interface TranslateCommand {
   outPath: string;
 }
 
-/**
- * The protomask 1.x flags as given on the command line (values unchecked: they are validated
- * with the configuration, see `loadDaemonConfig()` in lib/cli/commands.ts).
- */
-export interface ConfigOverrides {
-  /** `-i/--interface <NAME>`: the TUN name or template (`Interface.Name`), or null. */
-  interface: string | null;
-  /** `--pool-prefix <PREFIX>`, in order; replaces `Interface.Pool` when not empty. */
-  poolPrefixes: string[];
-  /** `--translation-prefix <PREFIX>` (`Interface.Prefix`), or null. */
-  translationPrefix: string | null;
-  /** `--reservation-timeout <SECS>` (`Rules.ReservationDuration`), or null. */
-  reservationTimeout: string | null;
-  /** `--prometheus <ADDR>` (`Metrics.Listen`), or null. */
-  prometheus: string | null;
-  /** `--num-queues <N>` (`Interface.Queues`, `Clat.Queues`), or null. */
-  numQueues: string | null;
-  /**
-   * `--customer-prefix <PREFIX>` (protomask clat), in order; replaces `Clat.CustomerPool` when
-   * not empty. Absent from the translator's overrides.
-   */
-  customerPrefixes?: string[];
-  /** `--via <PREFIX>` (protomask clat, `Clat.Via`), or null. Absent from the translator's. */
-  via?: string | null;
-}
-
-/** No protomask 1.x flag given. */
-export const NO_OVERRIDES: Readonly<ConfigOverrides> = Object.freeze({
-  interface: null,
-  poolPrefixes: Object.freeze([]) as unknown as string[],
-  translationPrefix: null,
-  reservationTimeout: null,
-  prometheus: null,
-  numQueues: null,
-});
-
 /** `check-config`: validate a configuration and print the effective one. */
 export interface CheckConfigCommand {
   /** Discriminant. */
@@ -233,30 +171,6 @@ export interface RunCommand {
   overrides: ConfigOverrides;
 }
 
-/** `protomask clat [OPTIONS] <CONFIG>`: run the CLAT on a TUN device. */
-export interface ClatCommand {
-  /** Discriminant. */
-  kind: "clat";
-  /** `-v`: log at debug level. */
-  verbose: boolean;
-  /** The configuration file (positional or `-c/--config`), or null for flags only. */
-  configPath: string | null;
-  /** protomask-clat 1.x flags to apply on top of the file (or alone). */
-  overrides: ConfigOverrides;
-}
-
-/** `protomask clat check-config <FILE>`: validate a CLAT configuration, print the effective one. */
-export interface ClatCheckConfigCommand {
-  /** Discriminant. */
-  kind: "clat-check-config";
-  /** `-v`: log at debug level. */
-  verbose: boolean;
-  /** Path of the configuration file (TOML or protomask-clat 1.x JSON). */
-  configPath: string;
-  /** protomask-clat 1.x flags to apply on top of the file. */
-  overrides: ConfigOverrides;
-}
-
 /** A command line that was understood. */
 export type Command =
   | HelpCommand
@@ -266,70 +180,6 @@ export type Command =
   | RunCommand
   | ClatCommand
   | ClatCheckConfigCommand;
-
-/** A command line that was not understood; `main.ts` prints it and exits with status 2. */
-export interface UsageError {
-  /** Discriminant. */
-  kind: "usage-error";
-  /** One line saying what is wrong. */
-  message: string;
-  /** Whether the whole usage text should follow the message (nothing to run given). */
-  showUsage: boolean;
-  /** `clat` for a `protomask clat` command line: its usage text and help hint. */
-  topic?: "clat";
-}
-
-const OPTIONS = {
-  verbose: { type: "boolean", short: "v" },
-  help: { type: "boolean", short: "h" },
-  version: { type: "boolean", short: "V" },
-  config: { type: "string", short: "c", multiple: true },
-  interface: { type: "string", short: "i", multiple: true },
-  "pool-prefix": { type: "string", multiple: true },
-  "translation-prefix": { type: "string", multiple: true },
-  "reservation-timeout": { type: "string", multiple: true },
-  prometheus: { type: "string", multiple: true },
-  "num-queues": { type: "string", multiple: true },
-  "customer-prefix": { type: "string", multiple: true },
-  via: { type: "string", multiple: true },
-  in: { type: "string", multiple: true },
-  out: { type: "string", multiple: true },
-} as const;
-
-/** The protomask 1.x flags other than `-c/--config` (which translate takes too). */
-const OVERRIDE_FLAGS = [
-  ["interface", "--interface"],
-  ["pool-prefix", "--pool-prefix"],
-  ["translation-prefix", "--translation-prefix"],
-  ["reservation-timeout", "--reservation-timeout"],
-  ["prometheus", "--prometheus"],
-  ["num-queues", "--num-queues"],
-] as const;
-
-/** protomask-clat 1.x's flags that the translator does not have. */
-const CLAT_ONLY_FLAGS = [["customer-prefix", "--customer-prefix"], ["via", "--via"]] as const;
-
-/** The translator's flags that `protomask clat` refuses, and why. */
-const NOT_CLAT_FLAGS = [
-  ["pool-prefix", "--pool-prefix", "its customers are --customer-prefix"],
-  ["translation-prefix", "--translation-prefix", "the PLAT prefix is --via"],
-  ["reservation-timeout", "--reservation-timeout", "a CLAT keeps no leases"],
-  ["in", "--in", "the offline translate mode is the translator's"],
-  ["out", "--out", "the offline translate mode is the translator's"],
-] as const;
-
-type Values = {
-  [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K] extends { multiple: true } ? string[]
-    : boolean;
-};
-
-function usageError(message: string, showUsage = false): UsageError {
-  return { kind: "usage-error", message, showUsage };
-}
-
-function clatUsageError(message: string, showUsage = false): UsageError {
-  return { kind: "usage-error", message, showUsage, topic: "clat" };
-}
 
 /**
  * Parses the command line (without the program name).
@@ -395,22 +245,53 @@ export function parseCliArgs(argv: readonly string[]): Command | UsageError {
     if (values[key] !== undefined) return usageError(`${where} does not take ${flag} (clat does)`);
   }
 
-  if (command === "translate") {
-    if (rest.length > 0) {
-      return usageError(`unexpected argument '${rest[0]}' (translate takes --config, --in, --out)`);
-    }
-    for (const [key, flag] of OVERRIDE_FLAGS) {
-      if (values[key] !== undefined) return usageError(`translate does not take ${flag}`);
-    }
-    const configPath = single("--config", values.config);
-    if (typeof configPath !== "string") return configPath;
-    const inPath = single("--in", values.in);
-    if (typeof inPath !== "string") return inPath;
-    const outPath = single("--out", values.out);
-    if (typeof outPath !== "string") return outPath;
-    return { kind: "translate", verbose, configPath, inPath, outPath };
-  }
+  if (command === "translate") return parseTranslate(rest, values, verbose);
+  return parseTranslator(command, positionals, rest, values, verbose);
+}
 
+/**
+ * The rest of a `translate` command line (after `translate`).
+ * @param rest the positionals after `translate` (none allowed)
+ * @param values what `parseArgs()` read
+ * @param verbose `-v` was given
+ * @returns the command, or a usage error
+ */
+function parseTranslate(
+  rest: string[],
+  values: Values,
+  verbose: boolean,
+): TranslateCommand | UsageError {
+  if (rest.length > 0) {
+    return usageError(`unexpected argument '${rest[0]}' (translate takes --config, --in, --out)`);
+  }
+  for (const [key, flag] of OVERRIDE_FLAGS) {
+    if (values[key] !== undefined) return usageError(`translate does not take ${flag}`);
+  }
+  const configPath = single("--config", values.config);
+  if (typeof configPath !== "string") return configPath;
+  const inPath = single("--in", values.in);
+  if (typeof inPath !== "string") return inPath;
+  const outPath = single("--out", values.out);
+  if (typeof outPath !== "string") return outPath;
+  return { kind: "translate", verbose, configPath, inPath, outPath };
+}
+
+/**
+ * The translator's daemon (`protomask [OPTIONS] <CONFIG>`) or its `check-config`.
+ * @param command `check-config`, or anything else for the daemon
+ * @param positionals every positional
+ * @param rest the positionals after the first
+ * @param values what `parseArgs()` read
+ * @param verbose `-v` was given
+ * @returns the command, or a usage error
+ */
+function parseTranslator(
+  command: string | undefined,
+  positionals: string[],
+  rest: string[],
+  values: Values,
+  verbose: boolean,
+): CheckConfigCommand | RunCommand | UsageError {
   const where = command === "check-config" ? "check-config" : "the daemon";
   for (const [name, v] of [["--in", values.in], ["--out", values.out]] as const) {
     if (v !== undefined) return usageError(`${where} does not take ${name} (translate does)`);
@@ -442,112 +323,6 @@ export function parseCliArgs(argv: readonly string[]): Command | UsageError {
     );
   }
   return { kind: "run", verbose, configPath, overrides };
-}
-
-/** The rest of a `protomask clat` command line (after `clat`). */
-function parseClat(
-  rest: string[],
-  command: string | undefined,
-  values: Values,
-  verbose: boolean,
-): Command | UsageError {
-  for (const [key, flag, why] of NOT_CLAT_FLAGS) {
-    if (values[key] !== undefined) return clatUsageError(`clat does not take ${flag} (${why})`);
-  }
-  const overrides = readOverrides(values, "clat");
-  if ("kind" in overrides) return { ...overrides, topic: "clat" };
-  if (command === "check-config") {
-    if (rest.length > 2) {
-      return clatUsageError(`clat check-config takes one <FILE>, got ${rest.length - 1}`);
-    }
-    const configPath = configFile(rest[1], values.config);
-    if (configPath !== null && typeof configPath !== "string") {
-      return { ...configPath, topic: "clat" };
-    }
-    if (configPath === null) {
-      return clatUsageError("clat check-config needs a configuration <FILE>");
-    }
-    return { kind: "clat-check-config", verbose, configPath, overrides };
-  }
-  if (command === "translate") {
-    return clatUsageError(
-      "clat has no translate command (the offline translate mode is the translator's; a " +
-        "CONFIG named translate needs a path: ./translate)",
-    );
-  }
-  if (rest.length > 1) {
-    return clatUsageError(
-      `unexpected argument '${rest[1]}' (clat takes one <CONFIG>; its command is check-config)`,
-    );
-  }
-  const configPath = configFile(rest[0], values.config);
-  if (configPath !== null && typeof configPath !== "string") {
-    return { ...configPath, topic: "clat" };
-  }
-  const flags = values.interface !== undefined || values.prometheus !== undefined ||
-    values["num-queues"] !== undefined || values["customer-prefix"] !== undefined ||
-    values.via !== undefined;
-  if (configPath === null && !flags) {
-    return clatUsageError(
-      "nothing to run: give a configuration file (<CONFIG> or -c/--config) or protomask-clat " +
-        "1.x flags such as --customer-prefix",
-      true,
-    );
-  }
-  return { kind: "clat", verbose, configPath, overrides };
-}
-
-/** The configuration file from the positional and/or `-c/--config`, or null when neither. */
-function configFile(
-  positional: string | undefined,
-  flag: string[] | undefined,
-): string | null | UsageError {
-  if (flag !== undefined && flag.length > 1) {
-    return usageError(`--config given ${flag.length} times`);
-  }
-  const fromFlag = flag?.[0];
-  if (positional !== undefined && fromFlag !== undefined && positional !== fromFlag) {
-    return usageError(
-      `two configuration files: '${positional}' and --config '${fromFlag}' (give one)`,
-    );
-  }
-  const path = positional ?? fromFlag;
-  if (path === undefined) return null;
-  if (path === "") return usageError("the configuration file name must not be empty");
-  return path;
-}
-
-/** The 1.x flags; each but --pool-prefix (--customer-prefix) at most once. */
-function readOverrides(
-  values: Values,
-  mode: "translator" | "clat" = "translator",
-): ConfigOverrides | UsageError {
-  const once = (key: keyof Values & string, flag: string): string | null | UsageError => {
-    const v = values[key] as string[] | undefined;
-    if (v === undefined) return null;
-    if (v.length > 1) return usageError(`${flag} given ${v.length} times`);
-    return v[0]!;
-  };
-  const out: ConfigOverrides = { ...NO_OVERRIDES, poolPrefixes: values["pool-prefix"] ?? [] };
-  const singles = [
-    ["interface", "--interface", "interface"],
-    ["translation-prefix", "--translation-prefix", "translationPrefix"],
-    ["reservation-timeout", "--reservation-timeout", "reservationTimeout"],
-    ["prometheus", "--prometheus", "prometheus"],
-    ["num-queues", "--num-queues", "numQueues"],
-  ] as const;
-  for (const [key, flag, field] of singles) {
-    const v = once(key, flag);
-    if (v !== null && typeof v !== "string") return v;
-    out[field] = v;
-  }
-  if (mode === "clat") {
-    out.customerPrefixes = values["customer-prefix"] ?? [];
-    const via = once("via", "--via");
-    if (via !== null && typeof via !== "string") return via;
-    out.via = via;
-  }
-  return out;
 }
 
 function single(name: string, values: string[] | undefined): string | UsageError {

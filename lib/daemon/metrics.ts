@@ -184,7 +184,15 @@ export function renderMetrics(m: MetricsInput): string {
   const x = new Exposition();
   const t = m.totals;
   const at = (i: number) => t[i] ?? 0;
+  renderUpstream(x, m, at);
+  renderEngine(x, m, at);
+  renderLeases(x, m);
+  renderProcess(x, m);
+  return x.lines.join("\n") + "\n";
+}
 
+/** The build info and upstream protomask's two families, under their names. */
+function renderUpstream(x: Exposition, m: MetricsInput, at: (i: number) => number): void {
   x.family("protomask_build_info", "gauge", "Always 1; the version in a label.");
   x.sample("protomask_build_info", { version: m.version }, 1);
 
@@ -209,7 +217,10 @@ export function renderMetrics(m: MetricsInput): string {
       }
     }
   }
+}
 
+/** The engine's and the packet loop's counters, summed over the Workers. */
+function renderEngine(x: Exposition, m: MetricsInput, at: (i: number) => number): void {
   x.family("protomask_drops_total", "counter", "Packets not translated, by reason.");
   for (const [key, reason] of Object.entries(Drop)) {
     x.sample("protomask_drops_total", { reason: key.toLowerCase() }, at(reason));
@@ -240,7 +251,10 @@ export function renderMetrics(m: MetricsInput): string {
     x.sample("protomask_queue_received_packets_total", { queue: String(q) }, v);
   });
   for (const [i, name, help] of IO_SERIES) x.single(name, "counter", help, at(i));
+}
 
+/** The main thread's: pool and leases, lease events, reloads, any other daemon counter. */
+function renderLeases(x: Exposition, m: MetricsInput): void {
   x.single(
     "protomask_pool_addresses",
     "gauge",
@@ -276,7 +290,10 @@ export function renderMetrics(m: MetricsInput): string {
     if (named.has(key)) continue;
     x.single(`protomask_${key}_total`, "counter", `${key.replace(/_/g, " ")}.`, value);
   }
+}
 
+/** The Workers and the process. */
+function renderProcess(x: Exposition, m: MetricsInput): void {
   x.single("protomask_packet_workers", "gauge", "Packet Workers started.", m.workers);
   x.single("protomask_packet_workers_alive", "gauge", "Packet Workers running.", m.workersAlive);
   x.single(
@@ -297,7 +314,6 @@ export function renderMetrics(m: MetricsInput): string {
     "When the daemon started, seconds since the Unix epoch.",
     m.startTimeSecs,
   );
-  return x.lines.join("\n") + "\n";
 }
 
 /** The answer of `/healthz`. */

@@ -1,0 +1,166 @@
+/**
+ * `protomask clat` on the command line (the CLAT, RFC 6877): its help text, its commands and
+ * the parsing of what follows `clat`, with protomask-clat 1.x's flags (`-c/--config`,
+ * `-i/--interface`, `--customer-prefix`, `--via`, `--prometheus`, `--num-queues`, as in its
+ * `src/args/protomask_clat.rs`). ./args.ts dispatches to it and re-exports it.
+ *
+ * @module
+ */
+
+import {
+  configFile,
+  type ConfigOverrides,
+  readOverrides,
+  type UsageError,
+  type Values,
+} from "./flags.ts";
+
+/** The help text of `protomask clat` (`protomask clat --help`), ending in a newline. */
+export const CLAT_USAGE =
+  `protomask clat, the customer side of 464XLAT (RFC 6877): IPv4 through a NAT64
+
+Usage:
+  protomask clat [OPTIONS] <CONFIG>
+  protomask clat [OPTIONS] [<CONFIG>] [1.x OPTIONS]
+  protomask clat [OPTIONS] check-config <FILE> [1.x OPTIONS]
+
+protomask clat runs the CLAT: it creates the TUN device, assigns it
+Clat.HostAddress, routes Clat.Routes4 (every IPv4 destination by default) into
+it and translates statelessly: an IPv4 packet from a customer
+(Clat.CustomerPool) leaves as IPv6 toward the PLAT prefix (Clat.Via, or
+discovered with "auto"), from the customer's IPv6 address (Clat.Source6).
+CONFIG is a TOML file with the sections [Clat], [Translation] and [Metrics], or
+a protomask-clat 1.x JSON file (a name ending in .json, or text starting with
+'{'). A CONFIG named check-config needs a path: ./check-config.
+
+Commands:
+  check-config      Validate a CLAT configuration file and print the effective
+                    configuration (every default filled in, 1.x options
+                    applied) to stdout.
+
+Options:
+  -v, --verbose     Log debug messages to stderr
+  -h, --help        Print this help and exit
+  -V, --version     Print the version and exit
+
+protomask-clat 1.x options (each wins over the file):
+  -c, --config <FILE>           The configuration file, same as <CONFIG>
+  -i, --interface <NAME>        TUN name or template with %d (Clat.Name)
+      --customer-prefix <PREFIX>
+                                A customer IPv4 prefix; repeat for more;
+                                replaces Clat.CustomerPool
+      --via <PREFIX>            The PLAT's RFC 6052 prefix, or auto (Clat.Via)
+      --num-queues <N>          TUN queues, one packet thread each
+                                (Clat.Queues)
+      --prometheus <ADDR>       Prometheus /metrics endpoint, e.g.
+                                127.0.0.1:9060 (Metrics.Listen)
+
+Signals: as the translator's (protomask --help); SIGHUP reloads CONFIG.
+
+Exit status: 0 on success, and after SIGTERM/SIGINT; 2 on a usage error, a file
+that cannot be read or an invalid configuration; 1 when the CLAT cannot set up
+its TUN device or routes, or fails while running.
+`;
+
+/** `protomask clat [OPTIONS] <CONFIG>`: run the CLAT on a TUN device. */
+export interface ClatCommand {
+  /** Discriminant. */
+  kind: "clat";
+  /** `-v`: log at debug level. */
+  verbose: boolean;
+  /** The configuration file (positional or `-c/--config`), or null for flags only. */
+  configPath: string | null;
+  /** protomask-clat 1.x flags to apply on top of the file (or alone). */
+  overrides: ConfigOverrides;
+}
+
+/** `protomask clat check-config <FILE>`: validate a CLAT configuration, print the effective one. */
+export interface ClatCheckConfigCommand {
+  /** Discriminant. */
+  kind: "clat-check-config";
+  /** `-v`: log at debug level. */
+  verbose: boolean;
+  /** Path of the configuration file (TOML or protomask-clat 1.x JSON). */
+  configPath: string;
+  /** protomask-clat 1.x flags to apply on top of the file. */
+  overrides: ConfigOverrides;
+}
+
+/** protomask-clat 1.x's flags that the translator does not have. */
+export const CLAT_ONLY_FLAGS = [["customer-prefix", "--customer-prefix"], [
+  "via",
+  "--via",
+]] as const;
+
+/** The translator's flags that `protomask clat` refuses, and why. */
+const NOT_CLAT_FLAGS = [
+  ["pool-prefix", "--pool-prefix", "its customers are --customer-prefix"],
+  ["translation-prefix", "--translation-prefix", "the PLAT prefix is --via"],
+  ["reservation-timeout", "--reservation-timeout", "a CLAT keeps no leases"],
+  ["in", "--in", "the offline translate mode is the translator's"],
+  ["out", "--out", "the offline translate mode is the translator's"],
+] as const;
+
+function clatUsageError(message: string, showUsage = false): UsageError {
+  return { kind: "usage-error", message, showUsage, topic: "clat" };
+}
+
+/**
+ * The rest of a `protomask clat` command line (after `clat`).
+ * @param rest the positionals after `clat`
+ * @param command the first of them when it is not after `--` (a command such as `check-config`)
+ * @param values what `parseArgs()` read
+ * @param verbose `-v` was given
+ * @returns the CLAT's command, or a usage error with the CLAT's topic
+ */
+export function parseClat(
+  rest: string[],
+  command: string | undefined,
+  values: Values,
+  verbose: boolean,
+): ClatCommand | ClatCheckConfigCommand | UsageError {
+  for (const [key, flag, why] of NOT_CLAT_FLAGS) {
+    if (values[key] !== undefined) return clatUsageError(`clat does not take ${flag} (${why})`);
+  }
+  const overrides = readOverrides(values, "clat");
+  if ("kind" in overrides) return { ...overrides, topic: "clat" };
+  if (command === "check-config") {
+    if (rest.length > 2) {
+      return clatUsageError(`clat check-config takes one <FILE>, got ${rest.length - 1}`);
+    }
+    const configPath = configFile(rest[1], values.config);
+    if (configPath !== null && typeof configPath !== "string") {
+      return { ...configPath, topic: "clat" };
+    }
+    if (configPath === null) {
+      return clatUsageError("clat check-config needs a configuration <FILE>");
+    }
+    return { kind: "clat-check-config", verbose, configPath, overrides };
+  }
+  if (command === "translate") {
+    return clatUsageError(
+      "clat has no translate command (the offline translate mode is the translator's; a " +
+        "CONFIG named translate needs a path: ./translate)",
+    );
+  }
+  if (rest.length > 1) {
+    return clatUsageError(
+      `unexpected argument '${rest[1]}' (clat takes one <CONFIG>; its command is check-config)`,
+    );
+  }
+  const configPath = configFile(rest[0], values.config);
+  if (configPath !== null && typeof configPath !== "string") {
+    return { ...configPath, topic: "clat" };
+  }
+  const flags = values.interface !== undefined || values.prometheus !== undefined ||
+    values["num-queues"] !== undefined || values["customer-prefix"] !== undefined ||
+    values.via !== undefined;
+  if (configPath === null && !flags) {
+    return clatUsageError(
+      "nothing to run: give a configuration file (<CONFIG> or -c/--config) or protomask-clat " +
+        "1.x flags such as --customer-prefix",
+      true,
+    );
+  }
+  return { kind: "clat", verbose, configPath, overrides };
+}
