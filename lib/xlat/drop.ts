@@ -102,7 +102,7 @@ export const Drop = {
   PREFIX_LEASE_LIMIT: 40,
   /** More new leases this second than `Rules.MaxNewLeasesPerSecond` (ICMPv6 1/1 sent). */
   LEASE_RATE_LIMIT: 41,
-  /** CLAT (RFC 6877): an IPv4 source outside `Clat.CustomerPool`. */
+  /** CLAT (RFC 6877): an IPv4 source outside `Clat.CustomerPool` (not for an ICMPv4 error). */
   NOT_CUSTOMER_SOURCE: 42,
   /** CLAT (RFC 6877): an IPv6 destination that is not a mapped customer address. */
   NOT_CUSTOMER_DESTINATION: 43,

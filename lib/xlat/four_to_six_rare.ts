@@ -138,8 +138,11 @@ export function sourceRouteFailed4(ctx: XlatContext, off: number): number {
 /**
  * Map a source with no static mapping when the prefix may not carry every address: a CLAT's
  * sources are its customers alone; under the Well-Known Prefix a non-global source is refused
- * (RFC 6052 §3.1), unless the packet is an ICMPv4 error, which gets an RFC 6791 address
- * (`Pool6791v6`, else `Address6`). A global source is embedded in the prefix into `TMP_SRC`.
+ * (RFC 6052 §3.1); a global source is embedded in the prefix into `TMP_SRC`. In both cases an
+ * ICMPv4 error is still translated, from an RFC 6791 address (`Pool6791v6`, else `Address6`):
+ * a router between the CLAT and its customers (a LAN hop with a smaller MTU) must be able to
+ * send Fragmentation Needed to the world, or path-MTU discovery breaks (RFC 7915 §4.2, the
+ * IPv6 mirror of RFC 6791).
  *
  * @param ctx engine context
  * @param off offset of the IPv4 header
@@ -159,12 +162,19 @@ export function sourceOutsidePrefix4(
 ): number {
   const s = ctx.settings;
   const b = ctx.mem;
-  if (s.clat) return refuse4(ctx, Drop.NOT_CUSTOMER_SOURCE, off, total, flags);
-  if (isGlobalIpv4(src)) {
+  if (!s.clat && isGlobalIpv4(src)) {
     embedIpv4(s.prefix, s.prefixLen, src, b, TMP_SRC);
     return 0;
   }
-  if (!isError) return refuse4(ctx, Drop.NON_GLOBAL_WITH_WKP, off, total, flags);
+  if (!isError) {
+    return refuse4(
+      ctx,
+      s.clat ? Drop.NOT_CUSTOMER_SOURCE : Drop.NON_GLOBAL_WITH_WKP,
+      off,
+      total,
+      flags,
+    );
+  }
   // RFC 6791 for IPv6: an error from a router we cannot represent.
   if (s.pool6791v6.length === 0) b.set(s.address6, TMP_SRC);
   else for (let i = 0; i < 16; i++) b[TMP_SRC + i] = s.pool6791v6[i]!;

@@ -140,6 +140,44 @@ Deno.test("clat engine: not_customer_source — an IPv4 source outside CustomerP
   assert.deepEqual([err[20], err[21]], [3, 13], "ICMPv4 3/13 (RFC 7915 §4.4 policy)");
 });
 
+Deno.test("clat engine: Fragmentation Needed from a LAN router outside CustomerPool reaches the world from Address6 (RFC 6791), and through the PLAT", () => {
+  const clat = clatEngine();
+  const plat = engineFor().ctx;
+  // The customer's first packet gives it a lease at the PLAT (the quoted reply needs one).
+  one(plat, one(clat, UDP4));
+  // A 1500-byte reply from the world, DF set, quoted by a router 10.99.0.2 on the customer's
+  // side whose next link has MTU 1400.
+  // deno-fmt-ignore
+  const err4 = fixChecksums(hex(`
+    45000038 00000000 40010000 0a630002 c6336407   // 10.99.0.2 > 198.51.100.7, 56 bytes
+    03040000 00000578                              // Fragmentation Needed, MTU 1400
+    450005dc 00004000 3f110000 c6336407 c0000001   // quoted: 1500 bytes, DF, to the customer
+    00351388 05c81234                              // UDP 53 > 5000 (the first 8 bytes)
+  `));
+  const ptb = one(clat, err4);
+  assert.equal(clat.counters[Drop.NOT_CUSTOMER_SOURCE], 0);
+  assert.deepEqual([ptb[40], ptb[41]], [2, 0], "ICMPv6 Packet Too Big");
+  assert.equal(u32(ptb, 44), 1420, "MTU 1400 + 20 (RFC 7915 §4.2)");
+  assert.equal(src6(ptb), "2001:db8:1:4646::c000:2", "from Address6 (RFC 6791 for IPv6)");
+  assert.equal(dst6(ptb), WORLD6);
+  assert.equal(formatIpv6(ptb, 48 + 8), WORLD6, "inner source: the world");
+  assert.equal(formatIpv6(ptb, 48 + 24), CUSTOMER6, "inner destination: the customer");
+  assert.equal(l4ChecksumValid(ptb), true);
+  // The PLAT turns it into Fragmentation Needed for the server, quoting its own reply.
+  const back4 = one(plat, ptb);
+  assert.deepEqual([back4[20], back4[21]], [3, 4]);
+  assert.equal(u16(back4, 26), 1400, "1420 − 20 (RFC 7915 §5.2)");
+  assert.equal(u32(back4, 16), 0xc6336407, "to the server");
+  assert.equal(u32(back4, 28 + 12), 0xc6336407, "inner source: the server");
+  assert.equal(u32(back4, 28 + 16), 0xc0000201, "inner destination: the customer's pool address");
+  assert.equal(ipv4HeaderChecksumValid(back4), true);
+  // Only errors pass: the same router's own datagram is still refused.
+  const plain = fixChecksums(hex(`
+    45000020 12344000 40110000 0a630002 c6336407 13880035 000c0000 01020304`));
+  translatePacket(clat, plain);
+  assert.equal(clat.counters[Drop.NOT_CUSTOMER_SOURCE], 1);
+});
+
 Deno.test("clat engine: not_customer_destination — IPv6 to an address that maps to no customer is refused", () => {
   for (const dst of ["2001:db8:1:4646::c000:99", "2001:db8:1:4646:1::c000:1", WORLD6]) {
     const clat = clatEngine();

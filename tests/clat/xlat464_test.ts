@@ -12,7 +12,9 @@
  * The CLAT maps its customers (the app's LAN, and its own host address 192.0.0.1) into
  * `Source6` 2001:db8:c1a7::/64, which the PLAT's namespace routes to it; `Via` is the PLAT's
  * prefix. ping, UDP, TCP (10 MB down, 2 MB up), traceroute, and path-MTU discovery and
- * fragmentation of a 1500-byte IPv4 path over the 1280-byte IPv6 link.
+ * fragmentation of a 1500-byte IPv4 path over the 1280-byte IPv6 link; a router on the
+ * customers' side outside `CustomerPool` whose Fragmentation Needed must reach the server;
+ * `Via = "auto"` from an RFC 8781 Router Advertisement; `NeighborProxy`.
  */
 
 import assert from "node:assert/strict";
@@ -54,15 +56,26 @@ export function clatToml(extra: string[] = []): string {
   ].join("\n");
 }
 
+/** How {@link build464} varies the topology. */
+export interface Build464Options {
+  /** The PLAT's namespace routes `SOURCE6` to the CLAT host (else the CLAT answers Neighbor
+   * Discovery for its addresses on the shared link); default true. */
+  routeSource6?: boolean;
+  /** MTU of the IPv6 link between the CLAT host and the PLAT; default 1280. */
+  uplinkMtu?: number;
+}
+
 /**
  * The app namespace behind the CLAT host, and the CLAT host's side of the topology.
- * @param routeSource6 the PLAT's namespace routes `SOURCE6` to the CLAT host (else the CLAT
- *   answers Neighbor Discovery for its addresses on the shared link)
+ * @param topo the topology
+ * @param clatHost the client namespace that runs the CLAT
+ * @param opts what varies
+ * @returns the app namespace
  */
 export async function build464(
   topo: Topology,
   clatHost: Client,
-  routeSource6 = true,
+  { routeSource6 = true, uplinkMtu = UPLINK_MTU }: Build464Options = {},
 ): Promise<string> {
   const app = await topo.addNamespace("a");
   const h = clatHost.ns;
@@ -76,8 +89,8 @@ export async function build464(
   await ipIn(app, "link set eth0 up");
   await ipIn(app, `route add default via ${LAN_GW_V4} dev eth0`);
   // The narrow IPv6 link, both ends.
-  await ipIn(h, `link set eth0 mtu ${UPLINK_MTU}`);
-  await ipIn(topo.translatorNs, `link set c${clatHost.index} mtu ${UPLINK_MTU}`);
+  await ipIn(h, `link set eth0 mtu ${uplinkMtu}`);
+  await ipIn(topo.translatorNs, `link set c${clatHost.index} mtu ${uplinkMtu}`);
   // The operator routes the customers' prefix to the CLAT host.
   if (routeSource6) await ipIn(topo.translatorNs, `-6 route add ${SOURCE6} via ${clatHost.addr}`);
   return app;
@@ -240,6 +253,74 @@ e2eTest("clat: 464XLAT — an IPv4-only app reaches an IPv4-only server through 
 });
 
 /** A PREF64 option (RFC 8781 §4) for 2001:db8:64::/96 (PLC 0), lifetime in seconds, as hex. */
+/** The deep LAN behind a router on the customers' side (see the test below). */
+const DEEP_V4 = "192.168.78.2";
+/** That router's address toward the CLAT host: outside `CustomerPool`. */
+const LAN_ROUTER_V4 = "10.99.0.2";
+
+e2eTest(
+  "clat: Fragmentation Needed from a LAN router outside CustomerPool reaches the server through CLAT and PLAT (RFC 6791), so TCP gets through its 1400-byte hop",
+  {
+    topology: { clients: 1, tag: "xr" },
+    tools: ["curl", "sha256sum"],
+    translators: ["protomask"],
+    timeoutMs: 150_000,
+  },
+  async ({ topo, start }) => {
+    // clat host t0 10.99.0.1 --- eth0 10.99.0.2 [router] r1 192.168.78.1 === MTU 1400 === eth0
+    // 192.168.78.2 [deep]. The deep host advertises MSS 1460, as a host on a 1500-byte LAN
+    // would; the server learns 1400 only from the router's Fragmentation Needed, whose source
+    // 10.99.0.2 is nobody's customer address.
+    const host = topo.clients[0]!;
+    await build464(topo, host, { uplinkMtu: 1500 });
+    const router = await topo.addNamespace("lr");
+    const deep = await topo.addNamespace("ld");
+    const h = host.ns;
+    await topo.sysctl(router, "net.ipv4.ip_forward", "1");
+    await topo.sysctl(deep, "net.ipv6.conf.all.disable_ipv6", "1");
+    await ipIn(h, `link add t0 type veth peer name eth0 netns ${router}`);
+    await ipIn(h, "addr add 10.99.0.1/30 dev t0");
+    await ipIn(h, "link set t0 up");
+    await ipIn(h, `route add 192.168.78.0/24 via ${LAN_ROUTER_V4} dev t0`);
+    await ipIn(router, `addr add ${LAN_ROUTER_V4}/30 dev eth0`);
+    await ipIn(router, "link set eth0 up");
+    await ipIn(router, "route add default via 10.99.0.1 dev eth0");
+    await ipIn(router, `link add r1 type veth peer name eth0 netns ${deep}`);
+    await ipIn(router, "addr add 192.168.78.1/24 dev r1");
+    await ipIn(router, "link set r1 mtu 1400 up");
+    await ipIn(deep, `addr add ${DEEP_V4}/24 dev eth0`);
+    await ipIn(deep, "link set eth0 mtu 1400 up");
+    await ipIn(deep, "route add default via 192.168.78.1 dev eth0 advmss 1460");
+    await start();
+    const clat = await startClat(
+      topo,
+      host,
+      [
+        "[Clat]",
+        'CustomerPool = ["192.0.0.0/29", "192.168.78.0/24"]',
+        'Via = "2001:db8:64::/96"',
+        `Source6 = "${SOURCE6}"`,
+        "",
+      ].join("\n"),
+    );
+    const down = 1024 * 1024;
+    const file = `${topo.dir}/deep.bin`;
+    const get = await topo.exec(deep, [
+      "curl",
+      "-sS",
+      "--max-time",
+      "40",
+      "-o",
+      file,
+      `http://${SERVER_V4}:${PORTS.http}/bytes/${down}`,
+    ], { timeoutMs: 50_000 });
+    assert.equal(get.code, 0, `the download stalls without the router's error:\n${describe(get)}`);
+    const sum = await topo.exec(deep, ["sha256sum", file], { timeoutMs: 10_000 });
+    assert.equal(sum.stdout.split(" ")[0], patternSha256(down), "download intact");
+    assert.equal(clat.proc.status, null, `the CLAT still runs:\n${clat.proc.stderr}`);
+  },
+);
+
 function pref64Option(lifetimeSecs: number): string {
   return "2602" + ((lifetimeSecs / 8) << 3).toString(16).padStart(4, "0") + "20010db8" +
     "00640000" + "00000000";
@@ -314,7 +395,7 @@ e2eTest(
   },
   async ({ topo, start }) => {
     const host = topo.clients[0]!;
-    const app = await build464(topo, host, false);
+    const app = await build464(topo, host, { routeSource6: false });
     await start();
     // 2001:db8:a:1::/64 is the link between the CLAT host and the PLAT; nobody routes to it.
     const clat = await startClat(
