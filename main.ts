@@ -24,6 +24,7 @@ import {
   CLAT_USAGE,
   type ClatCheckConfigCommand,
   type ClatCommand,
+  type ClatTranslateCommand,
   EXIT_USAGE,
   formatUsageError,
   parseCliArgs,
@@ -135,10 +136,17 @@ async function runCheckConfig(cmd: CheckConfigCommand | ClatCheckConfigCommand):
   return EXIT_OK;
 }
 
-async function runTranslate(cmd: TranslateCommand): Promise<number> {
+async function runTranslate(cmd: TranslateCommand | ClatTranslateCommand): Promise<number> {
   const configBytes = await readFile(cmd.configPath, "the configuration");
   if (typeof configBytes === "string") return fail(configBytes);
-  const checked = checkConfig(new TextDecoder().decode(configBytes), cmd.configPath);
+  const clat = cmd.kind === "clat-translate";
+  const checked = checkConfig(
+    new TextDecoder().decode(configBytes),
+    cmd.configPath,
+    clat ? cmd.overrides : undefined,
+    undefined,
+    clat ? "clat" : "translator",
+  );
   if (!checked.ok) return fail(checked.message);
   logWarnings(checked.warnings);
   const capture = await readFile(cmd.inPath, "the input capture");
@@ -227,7 +235,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   setUpLogging(cmd.verbose);
   if (cmd.kind === "run" || cmd.kind === "clat") return await runRun(cmd);
-  return cmd.kind === "translate" ? await runTranslate(cmd) : await runCheckConfig(cmd);
+  if (cmd.kind === "translate" || cmd.kind === "clat-translate") return await runTranslate(cmd);
+  return await runCheckConfig(cmd);
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

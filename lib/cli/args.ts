@@ -23,6 +23,7 @@ import {
   CLAT_USAGE,
   type ClatCheckConfigCommand,
   type ClatCommand,
+  type ClatTranslateCommand,
   parseClat,
 } from "./clat_args.ts";
 import {
@@ -31,12 +32,18 @@ import {
   OPTIONS,
   OVERRIDE_FLAGS,
   readOverrides,
+  singleFile,
   type UsageError,
   usageError,
   type Values,
 } from "./flags.ts";
 
-export { CLAT_USAGE, type ClatCheckConfigCommand, type ClatCommand } from "./clat_args.ts";
+export {
+  CLAT_USAGE,
+  type ClatCheckConfigCommand,
+  type ClatCommand,
+  type ClatTranslateCommand,
+} from "./clat_args.ts";
 export { type ConfigOverrides, NO_OVERRIDES, type UsageError } from "./flags.ts";
 
 /** The program name used in the usage text and messages. */
@@ -58,6 +65,7 @@ Usage:
   protomask [OPTIONS] check-config <FILE> [1.x OPTIONS]
   protomask [OPTIONS] clat [CLAT OPTIONS] <CONFIG>
   protomask [OPTIONS] clat check-config <FILE> [CLAT OPTIONS]
+  protomask [OPTIONS] clat translate --config <FILE> --in <IN> --out <OUT>
 
 Without a command, protomask runs the translator: it creates the TUN device,
 routes the prefix, the pool and its own addresses into it (it assigns no
@@ -179,7 +187,8 @@ export type Command =
   | CheckConfigCommand
   | RunCommand
   | ClatCommand
-  | ClatCheckConfigCommand;
+  | ClatCheckConfigCommand
+  | ClatTranslateCommand;
 
 /**
  * Parses the command line (without the program name).
@@ -267,11 +276,11 @@ function parseTranslate(
   for (const [key, flag] of OVERRIDE_FLAGS) {
     if (values[key] !== undefined) return usageError(`translate does not take ${flag}`);
   }
-  const configPath = single("--config", values.config);
+  const configPath = singleFile("translate", "--config", values.config);
   if (typeof configPath !== "string") return configPath;
-  const inPath = single("--in", values.in);
+  const inPath = singleFile("translate", "--in", values.in);
   if (typeof inPath !== "string") return inPath;
-  const outPath = single("--out", values.out);
+  const outPath = singleFile("translate", "--out", values.out);
   if (typeof outPath !== "string") return outPath;
   return { kind: "translate", verbose, configPath, inPath, outPath };
 }
@@ -323,13 +332,6 @@ function parseTranslator(
     );
   }
   return { kind: "run", verbose, configPath, overrides };
-}
-
-function single(name: string, values: string[] | undefined): string | UsageError {
-  if (values === undefined || values.length === 0) return usageError(`translate needs ${name}`);
-  if (values.length > 1) return usageError(`${name} given ${values.length} times`);
-  if (values[0] === "") return usageError(`${name} needs a non-empty file name`);
-  return values[0]!;
 }
 
 /** node:util's messages, reworded for a user who typed the command. */

@@ -11,6 +11,7 @@ import {
   configFile,
   type ConfigOverrides,
   readOverrides,
+  singleFile,
   type UsageError,
   type Values,
 } from "./flags.ts";
@@ -23,6 +24,8 @@ Usage:
   protomask clat [OPTIONS] <CONFIG>
   protomask clat [OPTIONS] [<CONFIG>] [1.x OPTIONS]
   protomask clat [OPTIONS] check-config <FILE> [1.x OPTIONS]
+  protomask clat [OPTIONS] translate --config <FILE> --in <IN.pcap>
+                 --out <OUT.pcap> [1.x OPTIONS]
 
 protomask clat runs the CLAT: it creates the TUN device, assigns it
 Clat.HostAddress, routes Clat.Routes4 (every IPv4 destination by default) into
@@ -31,12 +34,24 @@ it and translates statelessly: an IPv4 packet from a customer
 discovered with "auto"), from the customer's IPv6 address (Clat.Source6).
 CONFIG is a TOML file with the sections [Clat], [Translation] and [Metrics], or
 a protomask-clat 1.x JSON file (a name ending in .json, or text starting with
-'{'). A CONFIG named check-config needs a path: ./check-config.
+'{'). A CONFIG named like a command needs a path: ./check-config.
 
 Commands:
   check-config      Validate a CLAT configuration file and print the effective
                     configuration (every default filled in, 1.x options
                     applied) to stdout.
+  translate         Run every packet of a capture through the CLAT, as if read
+                    from its TUN device, and write what it sends to a pcap
+                    (LINKTYPE_RAW), in order; a summary of packets and drops
+                    by reason goes to stderr. Clat.Via must be a prefix here
+                    ("auto" is found on a live network; --via sets one).
+
+Options of translate (each required, once):
+  --config <FILE>   The CLAT's configuration file
+  --in <FILE>       Input capture: pcap or pcapng, link type RAW, IPv4, IPv6,
+                    Ethernet or Linux cooked (SLL/SLL2)
+  --out <FILE>      Output pcap; created or replaced only when translate
+                    succeeds
 
 Options:
   -v, --verbose     Log debug messages to stderr
@@ -86,6 +101,25 @@ export interface ClatCheckConfigCommand {
   overrides: ConfigOverrides;
 }
 
+/**
+ * `protomask clat translate --config <FILE> --in <IN> --out <OUT>`: the CLAT's offline mode,
+ * a capture through its engine.
+ */
+export interface ClatTranslateCommand {
+  /** Discriminant. */
+  kind: "clat-translate";
+  /** `-v`: log at debug level. */
+  verbose: boolean;
+  /** Path of the configuration file (TOML or protomask-clat 1.x JSON). */
+  configPath: string;
+  /** Path of the input capture (pcap or pcapng). */
+  inPath: string;
+  /** Path of the output pcap. */
+  outPath: string;
+  /** protomask-clat 1.x flags to apply on top of the file (`--via` for a `Via = "auto"`). */
+  overrides: ConfigOverrides;
+}
+
 /** protomask-clat 1.x's flags that the translator does not have. */
 export const CLAT_ONLY_FLAGS = [["customer-prefix", "--customer-prefix"], [
   "via",
@@ -97,8 +131,6 @@ const NOT_CLAT_FLAGS = [
   ["pool-prefix", "--pool-prefix", "its customers are --customer-prefix"],
   ["translation-prefix", "--translation-prefix", "the PLAT prefix is --via"],
   ["reservation-timeout", "--reservation-timeout", "a CLAT keeps no leases"],
-  ["in", "--in", "the offline translate mode is the translator's"],
-  ["out", "--out", "the offline translate mode is the translator's"],
 ] as const;
 
 function clatUsageError(message: string, showUsage = false): UsageError {
@@ -118,9 +150,17 @@ export function parseClat(
   command: string | undefined,
   values: Values,
   verbose: boolean,
-): ClatCommand | ClatCheckConfigCommand | UsageError {
+): ClatCommand | ClatCheckConfigCommand | ClatTranslateCommand | UsageError {
   for (const [key, flag, why] of NOT_CLAT_FLAGS) {
     if (values[key] !== undefined) return clatUsageError(`clat does not take ${flag} (${why})`);
+  }
+  if (command !== "translate") {
+    const where = command === "check-config" ? "clat check-config" : "clat";
+    for (const [name, v] of [["--in", values.in], ["--out", values.out]] as const) {
+      if (v !== undefined) {
+        return clatUsageError(`${where} does not take ${name} (clat translate does)`);
+      }
+    }
   }
   const overrides = readOverrides(values, "clat");
   if ("kind" in overrides) return { ...overrides, topic: "clat" };
@@ -137,15 +177,11 @@ export function parseClat(
     }
     return { kind: "clat-check-config", verbose, configPath, overrides };
   }
-  if (command === "translate") {
-    return clatUsageError(
-      "clat has no translate command (the offline translate mode is the translator's; a " +
-        "CONFIG named translate needs a path: ./translate)",
-    );
-  }
+  if (command === "translate") return parseClatTranslate(rest, values, verbose, overrides);
   if (rest.length > 1) {
     return clatUsageError(
-      `unexpected argument '${rest[1]}' (clat takes one <CONFIG>; its command is check-config)`,
+      `unexpected argument '${rest[1]}' (clat takes one <CONFIG>; its commands are ` +
+        "check-config, translate)",
     );
   }
   const configPath = configFile(rest[0], values.config);
@@ -163,4 +199,38 @@ export function parseClat(
     );
   }
   return { kind: "clat", verbose, configPath, overrides };
+}
+
+/**
+ * The rest of a `clat translate` command line (after `translate`).
+ * @param rest the positionals from `translate` on (only `translate` allowed)
+ * @param values what `parseArgs()` read
+ * @param verbose `-v` was given
+ * @param overrides the 1.x flags read
+ * @returns the command, or a usage error with the CLAT's topic
+ */
+function parseClatTranslate(
+  rest: string[],
+  values: Values,
+  verbose: boolean,
+  overrides: ConfigOverrides,
+): ClatTranslateCommand | UsageError {
+  if (rest.length > 1) {
+    return clatUsageError(
+      `unexpected argument '${rest[1]}' (clat translate takes --config, --in, --out)`,
+    );
+  }
+  const paths: string[] = [];
+  for (
+    const [name, v] of [["--config", values.config], ["--in", values.in], [
+      "--out",
+      values.out,
+    ]] as const
+  ) {
+    const path = singleFile("clat translate", name, v);
+    if (typeof path !== "string") return { ...path, topic: "clat" };
+    paths.push(path);
+  }
+  const [configPath, inPath, outPath] = paths as [string, string, string];
+  return { kind: "clat-translate", verbose, configPath, inPath, outPath, overrides };
 }

@@ -280,14 +280,21 @@ export interface TranslateSuccess {
 }
 
 /**
- * Translates a capture offline (`translate`): runs every packet through the engine as the
- * daemon would (lib/cli/offline.ts).
+ * Translates a capture offline (`translate`, `clat translate`): runs every packet through the
+ * engine as the daemon would (lib/cli/offline.ts).
  *
  * @param input the configuration and the capture bytes with the capture's file name
  * @returns the output pcap and a summary line, or the capture's problem prefixed with its
- *   file name
+ *   file name, or why a CLAT configuration cannot run offline (`Via = "auto"`)
  */
 export function translateFile(input: TranslateInput): TranslateSuccess | CommandFailure {
+  if (input.config.clat !== null && input.config.clat.via === null) {
+    return {
+      ok: false,
+      message: 'clat translate needs Clat.Via to be a prefix: "auto" is discovered on a live ' +
+        "network (give --via <PREFIX>)",
+    };
+  }
   let result: OfflineResult;
   try {
     result = translateCapture(input.config, input.capture);

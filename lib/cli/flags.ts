@@ -125,6 +125,24 @@ export function configFile(
 }
 
 /**
+ * A file option that `translate` needs exactly once (`--config`, `--in`, `--out`).
+ * @param command the command that needs it, for the message (`translate`, `clat translate`)
+ * @param name the option, e.g. `--in`
+ * @param values its values, if given
+ * @returns the file name, or a usage error (missing, given twice, empty)
+ */
+export function singleFile(
+  command: string,
+  name: string,
+  values: string[] | undefined,
+): string | UsageError {
+  if (values === undefined || values.length === 0) return usageError(`${command} needs ${name}`);
+  if (values.length > 1) return usageError(`${name} given ${values.length} times`);
+  if (values[0] === "") return usageError(`${name} needs a non-empty file name`);
+  return values[0]!;
+}
+
+/**
  * The 1.x flags; each but --pool-prefix (--customer-prefix) at most once.
  * @param values what `parseArgs()` read
  * @param mode the program: `clat` reads `--customer-prefix` and `--via` too

@@ -3,15 +3,19 @@
  * engine in order, as if read from the TUN, and every packet the translator
  * emits is written to a RAW pcap, in order. Packet timestamps drive the
  * clock, so lease expiry and rate limits behave as they would have live.
+ * A CLAT configuration (`clat translate`) runs the engine over the CLAT's
+ * stateless mapper, as the daemon's packet Workers do.
  *
  * @module
  */
 
+import { clatMapper } from "../clat/settings.ts";
 import type { Config } from "../config/config.ts";
 import { readCapture } from "../pcap/reader.ts";
 import { PcapWriter } from "../pcap/writer.ts";
 import { COUNTER_COUNT, counterName, DROP_REASON_COUNT } from "../xlat/drop.ts";
-import { createEngine } from "../xlat/settings.ts";
+import { XlatContext } from "../xlat/context.ts";
+import { createEngine, engineSettings } from "../xlat/settings.ts";
 import { translatePacket } from "../xlat/translate.ts";
 
 /** What an offline run produced. */
@@ -33,14 +37,16 @@ export interface OfflineResult {
 /**
  * Translates a capture offline.
  *
- * @param cfg validated configuration
+ * @param cfg validated configuration: the translator's, or a CLAT's with `Clat.Via` a prefix
  * @param capture bytes of a pcap or pcapng file (RAW, IPv4, IPv6, Ethernet or SLL link types)
  * @returns the output capture and the counters
  * @throws PcapError when the capture cannot be read
  */
 export function translateCapture(cfg: Config, capture: Uint8Array): OfflineResult {
   const input = readCapture(capture);
-  const { ctx } = createEngine(cfg);
+  const ctx = cfg.clat === null
+    ? createEngine(cfg).ctx
+    : new XlatContext({ settings: engineSettings(cfg), mapper: clatMapper(cfg) });
   const writer = new PcapWriter();
   for (const pkt of input.packets) {
     ctx.setClock(pkt.tsSecs * 1000 + Math.floor(pkt.tsMicros / 1000));

@@ -14,7 +14,12 @@ import {
   USAGE,
   type UsageError,
 } from "../../lib/cli/args.ts";
+import { formatIpv6 } from "../../lib/addr/ipv6.ts";
 import { parseConfig } from "../../lib/config/config.ts";
+import { readCapture } from "../../lib/pcap/reader.ts";
+import { PcapWriter } from "../../lib/pcap/writer.ts";
+import { hex, l4ChecksumValid } from "../_util/packets.ts";
+import { fixChecksums } from "../xlat/_build.ts";
 import { protomask1FlagKeys } from "../../lib/config/keys.ts";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
@@ -117,6 +122,36 @@ Deno.test("clat cli: -h is the CLAT's help after clat, -V the version", () => {
   assert.deepEqual(command(["-h"]), { kind: "help" });
 });
 
+Deno.test("clat cli: `clat translate --config --in --out` parses, with the 1.x flags as overrides", () => {
+  assert.deepEqual(
+    command(["clat", "translate", "--config", "c.toml", "--in", "a.pcap", "--out", "b.pcap"]),
+    {
+      kind: "clat-translate",
+      verbose: false,
+      configPath: "c.toml",
+      inPath: "a.pcap",
+      outPath: "b.pcap",
+      overrides: CLAT_NONE,
+    },
+  );
+  const c = command([
+    "-v",
+    "clat",
+    "translate",
+    "-c",
+    "c.toml",
+    "--in",
+    "a.pcap",
+    "--out",
+    "b.pcap",
+    "--via",
+    "64:ff9b::/96",
+  ]);
+  assert.equal(c.kind, "clat-translate");
+  assert.equal(c.kind === "clat-translate" && c.overrides.via, "64:ff9b::/96");
+  assert.equal(c.verbose, true);
+});
+
 Deno.test("clat cli: usage errors name the flag and point to `protomask clat --help`", () => {
   const cases: [string[], string][] = [
     [
@@ -131,14 +166,15 @@ Deno.test("clat cli: usage errors name the flag and point to `protomask clat --h
       ["clat", "c.toml", "--reservation-timeout", "5"],
       "clat does not take --reservation-timeout (a CLAT keeps no leases)",
     ],
+    [["clat", "c.toml", "--in", "a.pcap"], "clat does not take --in (clat translate does)"],
     [
-      ["clat", "c.toml", "--in", "a.pcap"],
-      "clat does not take --in (the offline translate mode is the translator's)",
+      ["clat", "check-config", "c.toml", "--out", "b.pcap"],
+      "clat check-config does not take --out (clat translate does)",
     ],
     [["clat", "c.toml", "--via", "auto", "--via", "64:ff9b::/96"], "--via given 2 times"],
     [
       ["clat", "a.toml", "b.toml"],
-      "unexpected argument 'b.toml' (clat takes one <CONFIG>; its command is check-config)",
+      "unexpected argument 'b.toml' (clat takes one <CONFIG>; its commands are check-config, translate)",
     ],
     [
       ["clat", "a.toml", "-c", "b.toml"],
@@ -146,9 +182,15 @@ Deno.test("clat cli: usage errors name the flag and point to `protomask clat --h
     ],
     [["clat", "check-config"], "clat check-config needs a configuration <FILE>"],
     [["clat", "check-config", "a", "b"], "clat check-config takes one <FILE>, got 2"],
+    [["clat", "translate"], "clat translate needs --config"],
+    [["clat", "translate", "-c", "c.toml", "--in", "a.pcap"], "clat translate needs --out"],
     [
-      ["clat", "translate"],
-      "clat has no translate command (the offline translate mode is the translator's; a CONFIG named translate needs a path: ./translate)",
+      ["clat", "translate", "-c", "c.toml", "--in", "a.pcap", "--in", "b.pcap", "--out", "o"],
+      "--in given 2 times",
+    ],
+    [
+      ["clat", "translate", "x", "-c", "c.toml", "--in", "a.pcap", "--out", "o"],
+      "unexpected argument 'x' (clat translate takes --config, --in, --out)",
     ],
   ];
   for (const [argv, message] of cases) {
@@ -278,6 +320,65 @@ Deno.test("clat cli: main.ts clat check-config prints the effective CLAT config;
       translator.stderr,
       /^Clat: not a section of a translator configuration: it configures the CLAT: run `protomask clat` with this file/m,
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test('clat cli: main.ts clat translate runs a capture through the CLAT; Via = "auto" needs --via', async () => {
+  const dir = await Deno.makeTempDir({ prefix: "protomask_clat_cli_" });
+  try {
+    const common = 'CustomerPool = ["192.0.0.0/29"]\nSource6 = "2001:db8:1:4646::/64"\n' +
+      "[Translation]\nAllowNonGlobalWithWKP = true\n";
+    await Deno.writeTextFile(`${dir}/c.toml`, `[Clat]\nVia = "64:ff9b::/96"\n${common}`);
+    await Deno.writeTextFile(`${dir}/auto.toml`, `[Clat]\nVia = "auto"\n${common}`);
+    const w = new PcapWriter();
+    // A customer's UDP (192.0.0.1 > 198.51.100.7), then one from outside CustomerPool.
+    w.add(
+      fixChecksums(hex(`45000020 12344000 40110000 c0000001 c6336407 13880035 000c0000 01020304`)),
+      1,
+      0,
+    );
+    w.add(
+      fixChecksums(hex(`45000020 12354000 40110000 0a000005 c6336407 13880035 000c0000 01020304`)),
+      2,
+      0,
+    );
+    await Deno.writeFile(`${dir}/in.pcap`, w.bytes());
+    const io = ["--in", "in.pcap", "--out", "out.pcap"];
+    const r = await runMain(dir, "clat", "translate", "--config", "c.toml", ...io);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "translate: 2 packets in, 2 out; dropped: not_customer_source 1\n");
+    const out = readCapture(await Deno.readFile(`${dir}/out.pcap`)).packets.map((p) => p.data);
+    assert.equal(out.length, 2);
+    assert.equal(formatIpv6(out[0]!, 8), "2001:db8:1:4646::c000:1", "from the customer's Source6");
+    assert.equal(formatIpv6(out[0]!, 24), "64:ff9b::c633:6407", "to the world in Via");
+    assert.equal(l4ChecksumValid(out[0]!), true);
+    assert.deepEqual([out[1]![0]! >> 4, out[1]![20], out[1]![21]], [4, 3, 13], "ICMPv4 3/13 back");
+
+    // "auto" is found on a live network: offline it needs --via, and the message says so.
+    await Deno.remove(`${dir}/out.pcap`);
+    const auto = await runMain(dir, "clat", "translate", "-c", "auto.toml", ...io);
+    assert.equal(auto.code, 2);
+    assert.equal(
+      auto.stderr,
+      'protomask: clat translate needs Clat.Via to be a prefix: "auto" is discovered on a live ' +
+        "network (give --via <PREFIX>)\n",
+    );
+    assert.equal(await Deno.stat(`${dir}/out.pcap`).then(() => true, () => false), false);
+    const via = await runMain(
+      dir,
+      "clat",
+      "translate",
+      "-c",
+      "auto.toml",
+      ...io,
+      "--via",
+      "2001:db8:64::/96",
+    );
+    assert.equal(via.code, 0, via.stderr);
+    const viaOut = readCapture(await Deno.readFile(`${dir}/out.pcap`)).packets[0]!.data;
+    assert.equal(formatIpv6(viaOut, 24), "2001:db8:64::c633:6407");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
