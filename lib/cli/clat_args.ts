@@ -47,9 +47,11 @@ Commands:
                     ("auto" is found on a live network; --via sets one).
 
 Options of translate (each required, once):
-  --config <FILE>   The CLAT's configuration file
-  --in <FILE>       Input capture: pcap or pcapng, link type RAW, IPv4, IPv6,
-                    Ethernet or Linux cooked (SLL/SLL2)
+  -c, --config <FILE>
+                    The CLAT's configuration (TOML or 1.x JSON)
+  --in <FILE>       Input capture: pcap or pcapng with raw IP, Ethernet,
+                    Linux cooked (SLL, SLL2) or BSD loopback link types;
+                    packets other than IPv4/IPv6 are skipped
   --out <FILE>      Output pcap; created or replaced only when translate
                     succeeds
 
