@@ -18,11 +18,11 @@ import { formatIpv6 } from "../../lib/addr/ipv6.ts";
 import { parseConfig } from "../../lib/config/config.ts";
 import { readCapture } from "../../lib/pcap/reader.ts";
 import { PcapWriter } from "../../lib/pcap/writer.ts";
+import { runMainIn as runMain } from "../_util/main_proc.ts";
 import { hex, l4ChecksumValid } from "../_util/packets.ts";
 import { fixChecksums } from "../xlat/_build.ts";
 import { protomask1FlagKeys } from "../../lib/config/keys.ts";
 
-const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const CLAT_NONE = { ...NO_OVERRIDES, customerPrefixes: [], via: null };
 
@@ -231,25 +231,6 @@ Deno.test("clat cli: the help texts name the subcommand and every CLAT flag", ()
   }
   for (const line of CLAT_USAGE.split("\n")) assert.ok(line.length <= 80, line);
 });
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function runMain(dir: string, ...args: string[]): Promise<Run> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "-A", MAIN, ...args],
-    cwd: dir,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
 
 Deno.test("clat cli: main.ts clat -h prints the CLAT's help, main.ts -h mentions clat", async () => {
   const clat = await runMain(ROOT, "clat", "-h");

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import README from "../../README.md" with { type: "text" };
+import { README, tableAfter } from "../_util/readme.ts";
 import { parseConfig } from "../../lib/config/config.ts";
 import {
   defaultDoc,
@@ -12,20 +12,6 @@ import {
   protomask1FlagKeys,
   protomask1JsonKeys,
 } from "../../lib/config/keys.ts";
-
-/** The rows of the first Markdown table after `heading`, as trimmed cells. */
-function tableAfter(heading: string): string[][] {
-  const at = README.indexOf(heading);
-  assert.ok(at >= 0, `README has ${heading}`);
-  const lines = README.slice(at).split("\n");
-  const start = lines.findIndex((l) => l.startsWith("|"));
-  const rows: string[][] = [];
-  for (const line of lines.slice(start + 2)) {
-    if (!line.startsWith("|")) break;
-    rows.push(line.slice(1, -1).split(" | ").map((c) => c.trim()));
-  }
-  return rows;
-}
 
 Deno.test("clat readme: the CLAT reference lists every [Clat] key of the table, in order, with its default", () => {
   const rows = tableAfter("### CLAT reference");

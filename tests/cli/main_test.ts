@@ -9,6 +9,7 @@ import denoJson from "../../deno.json" with { type: "json" };
 import { USAGE } from "../../lib/cli/args.ts";
 import { formatConfig, parseConfig } from "../../lib/config/config.ts";
 import { readCapture } from "../../lib/pcap/reader.ts";
+import { type Run, runMainIn } from "../_util/main_proc.ts";
 import {
   captureOf,
   CONFIG_TEXT,
@@ -18,28 +19,12 @@ import {
 } from "./fixture.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
+/** Runs main.ts from the repository root. */
+function runMain(...args: string[]): Promise<Run> {
+  return runMainIn(ROOT, ...args);
+}
+
 const BAD_CONFIG = '[Interface]\nPrefix = "2001:db8:64::/96"\nPool = ["192.0.2.0/33"]\n';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs main.ts with the arguments (stdin closed, stdout/stderr captured, no colour). */
-async function runMain(...args: string[]): Promise<Run> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "-A", MAIN, ...args],
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
 
 /** Runs `fn` with a fresh temporary directory holding c.toml, bad.toml and in.pcap. */
 async function withFiles(fn: (dir: string) => Promise<void>): Promise<void> {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import README from "../../README.md" with { type: "text" };
+import { tableAfter } from "../_util/readme.ts";
 import { parse } from "smol-toml";
 import { formatConfig, parseConfig } from "../../lib/config/config.ts";
 import {
@@ -15,20 +15,6 @@ import { NO_OVERRIDES, USAGE } from "../../lib/cli/args.ts";
 
 /** The translator's keys (the CLAT's are held to the README by tests/clat/config_test.ts). */
 const KEYS = keysOf("translator");
-
-/** The rows of the first Markdown table after `heading`, as trimmed cells. */
-function tableAfter(heading: string): string[][] {
-  const at = README.indexOf(heading);
-  assert.ok(at >= 0, `README has ${heading}`);
-  const lines = README.slice(at).split("\n");
-  const start = lines.findIndex((l) => l.startsWith("|"));
-  const rows: string[][] = [];
-  for (const line of lines.slice(start + 2)) {
-    if (!line.startsWith("|")) break;
-    rows.push(line.slice(1, -1).split(" | ").map((c) => c.trim()));
-  }
-  return rows;
-}
 
 Deno.test("the README's reference table lists the key table's keys, in order, with their defaults", () => {
   const rows = tableAfter("### Reference");
